@@ -7,8 +7,18 @@ files lives in this module too (see :func:`read_config`, :func:`write_config`).
 
 from __future__ import annotations
 
+import math
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
-from typing import Any
+from os import PathLike
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from comet.errors import InputError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from comet.thermal.materials import Material
 
 #: HotSpot's lumped-vs-distributed capacitance fitting factor, applied to every capacitance.
 C_FACTOR = 0.333
@@ -96,3 +106,356 @@ class ThermalConfig:
     def keys(cls) -> list[str]:
         """All key names, in HotSpot's dump order."""
         return [f.name for f in fields(cls)]
+
+
+# --------------------------------------------------------------------------------------------
+# Reading and writing HotSpot config files (``-name value`` lines)
+# --------------------------------------------------------------------------------------------
+
+
+class ConfigWarning(UserWarning):
+    """Something in a HotSpot config that HotSpot accepts silently but is probably a mistake."""
+
+
+class UnknownConfigKeyWarning(ConfigWarning):
+    """A ``-name value`` entry whose name HotSpot does not know (HotSpot ignores it silently)."""
+
+
+#: Keys handled by the command line (``hotspot.c:global_config_from_strs``); HotSpot's ``-d`` dump
+#: writes them, and a config file containing them is accepted (they are ignored there).
+COMMAND_LINE_KEYS = (
+    "f",
+    "p",
+    "o",
+    "c",
+    "d",
+    "detailed_3d",
+    "use_microchannels",
+    "materials_file",
+)
+
+#: Keys HotSpot knows but that do not change the thermal configuration of ``hotspot`` (the
+#: floorplanner's, the microchannel model's, the package model's) - accepted silently.
+HOTSPOT_IGNORED_KEYS = frozenset(
+    k.lower()
+    for k in (
+        # floorplanner (hotfloorplan)
+        "wrap_l2", "l2_label", "model_rim", "rim_thickness", "compact_ratio", "n_orients",
+        "P0", "Davg", "Kmoves", "Rcool", "Rreject", "Nmax", "lambdaA", "lambdaT", "lambdaW",
+        # microchannels (only with -use_microchannels 1) and the example configs' switch
+        "use_microfluidic_cooling", "pumping_pressure", "pump_internal_res",
+        "inlet_temperature", "coolant_material", "coolant_capac", "coolant_res", "coolant_visc",
+        "wall_material", "wall_capac", "wall_res", "htc", "network_file",
+        # package model (package.config keys may also be given directly)
+        "sink_type", "fin_height", "fin_width", "channel_width", "pin_height", "pin_diam",
+        "pin_dist", "fan_radius", "motor_radius", "rpm", "flow_type", "natural_convec",
+    )
+)  # fmt: skip
+
+#: ``material_<part>`` key -> (conductivity key, heat capacity key) it sets.
+MATERIAL_KEYS = {
+    "material_chip": ("k_chip", "p_chip"),
+    "material_sink": ("k_sink", "p_sink"),
+    "material_spreader": ("k_spreader", "p_spreader"),
+    "material_interface": ("k_interface", "p_interface"),
+}
+
+#: Keys naming files; ``(null)`` stands for "no file".
+NULL = "(null)"
+
+_FIELD_TYPES: dict[str, str] = {f.name: str(f.type) for f in fields(ThermalConfig)}
+_BY_LOWER: dict[str, str] = {name.lower(): name for name in _FIELD_TYPES}
+
+
+class ConfigPair(NamedTuple):
+    """One ``-name value`` entry: name without the dash, value, 1-based line (None: CLI)."""
+
+    name: str
+    value: str
+    line: int | None = None
+
+
+def parse_config_pairs(text: str, path: str | PathLike[str] | None = None) -> list[ConfigPair]:
+    """Parse the text of a HotSpot config file into ``(name, value, line)`` entries.
+
+    Lines are ``-name value`` (the first two whitespace-separated tokens; anything after them is
+    ignored, like HotSpot); blank lines and lines whose first token starts with ``#`` are skipped.
+    Names are returned without the dash, as written.
+
+    Raises:
+        InputError: a line whose first token does not start with ``-`` or that has no value.
+    """
+    where = None if path is None else str(path)
+    pairs: list[ConfigPair] = []
+    for lineno, raw in enumerate(text.splitlines(), start=1):
+        tokens = raw.split()
+        if not tokens or tokens[0].startswith("#"):
+            continue
+        if not tokens[0].startswith("-") or len(tokens[0]) < 2:
+            raise InputError(
+                f"expected '-name value', found {tokens[0]!r}",
+                path=where,
+                line=lineno,
+                hint="config lines are '-name value'; comments start with '#'",
+            )
+        if len(tokens) < 2:
+            raise InputError(
+                f"{tokens[0]} has no value",
+                path=where,
+                line=lineno,
+                hint="config lines are '-name value' (use (null) for no file)",
+            )
+        pairs.append(ConfigPair(tokens[0][1:], tokens[1], lineno))
+    return pairs
+
+
+def read_config_pairs(path: str | PathLike[str]) -> list[ConfigPair]:
+    """Read a HotSpot config file into ``(name, value, line)`` entries (see
+    :func:`parse_config_pairs`)."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError("config file not found", path=path) from None
+    return parse_config_pairs(text, path)
+
+
+def _convert(name: str, value: str, where: str | None, line: int | None) -> Any:
+    kind = _FIELD_TYPES[name]
+    if kind == "float":
+        try:
+            number = float(value)
+        except ValueError:
+            raise InputError(f"-{name}: {value!r} is not a number", path=where, line=line) from None
+        if not math.isfinite(number):
+            raise InputError(
+                f"-{name} is {value}", path=where, line=line, hint="use a finite number"
+            )
+        return number
+    if kind == "int":
+        try:
+            return int(value)
+        except ValueError:
+            pass
+        try:
+            number = float(value)
+        except ValueError:
+            number = math.nan
+        if math.isfinite(number) and number.is_integer():
+            return int(number)
+        raise InputError(f"-{name}: {value!r} is not an integer", path=where, line=line)
+    if kind == "str | None":
+        return None if value == NULL else value
+    if name in ("model_type", "grid_map_mode"):
+        return value.lower()  # HotSpot compares them case-insensitively
+    return value
+
+
+_POSITIVE_KEYS = (
+    "t_chip", "s_sink", "t_sink", "s_spreader", "t_spreader", "t_interface",
+    "t_metal", "n_metal", "t_c4", "s_c4", "n_c4", "s_sub", "t_sub", "s_solder", "t_solder",
+    "s_pcb", "t_pcb", "r_convec_sec", "c_convec_sec", "sampling_intvl", "base_proc_freq",
+    "k_chip", "k_sink", "k_spreader", "k_interface",
+)  # fmt: skip
+_NON_NEGATIVE_KEYS = (
+    "thermal_threshold", "c_convec", "r_convec", "ambient",
+    "p_chip", "p_sink", "p_spreader", "p_interface",
+)  # fmt: skip
+
+
+def _origin(origins: Mapping[str, tuple[str | None, int | None]], key: str) -> dict[str, Any]:
+    where, line = origins.get(key, (None, None))
+    return {"path": where, "line": line}
+
+
+def validate_config(
+    config: ThermalConfig,
+    origins: Mapping[str, tuple[str | None, int | None]] | None = None,
+) -> None:
+    """Check a configuration as HotSpot does (``thermal_config_add_from_strs``), plus k > 0.
+
+    Args:
+        config: the configuration.
+        origins: key -> (file or "command line", line), to point messages at the entry.
+
+    Raises:
+        InputError: dimensions <= 0, negative r_convec/c_convec/ambient/thermal_threshold,
+            sampling_intvl or base_proc_freq <= 0, unknown model_type or grid_map_mode,
+            grid_rows/grid_cols < 1, the secondary path with the block model.
+    """
+    orig = origins or {}
+
+    def fail(key: str, what: str, hint: str) -> None:
+        raise InputError(f"-{key} {what}", hint=hint, **_origin(orig, key))
+
+    for key in _POSITIVE_KEYS:
+        value = getattr(config, key)
+        if not value > 0:
+            fail(key, f"is {value!r}", "it must be > 0 (SI units)")
+    for key in _NON_NEGATIVE_KEYS:
+        value = getattr(config, key)
+        if not value >= 0:
+            fail(key, f"is {value!r}", "it must be >= 0 (SI units, Kelvin)")
+    if config.model_type not in MODEL_TYPES:
+        fail("model_type", f"is {config.model_type!r}", "use 'block' or 'grid'")
+    if config.grid_map_mode not in MAP_MODES:
+        fail("grid_map_mode", f"is {config.grid_map_mode!r}", "use 'avg', 'min', 'max' or 'center'")
+    for key in ("grid_rows", "grid_cols"):
+        if getattr(config, key) < 1:
+            fail(key, f"is {getattr(config, key)}", "the grid needs at least 1 row and 1 column")
+    if config.model_secondary and config.model_type == "block":
+        fail(
+            "model_secondary",
+            "is on with the block model",
+            "the secondary heat path exists only in the grid model: add -model_type grid",
+        )
+
+
+def build_config(
+    file_pairs: Iterable[Sequence[Any]] = (),
+    cli_pairs: Iterable[Sequence[Any]] = (),
+    materials: Mapping[str, Material] | None = None,
+    *,
+    config_path: str | PathLike[str] | None = None,
+    base: ThermalConfig | None = None,
+) -> ThermalConfig:
+    """The effective configuration from a config file's entries and command-line overrides.
+
+    HotSpot's rules: names are case-insensitive (a leading ``-`` is optional here); command-line
+    entries override the file; within one source the first occurrence of a name wins (HotSpot's
+    ``str_pairs_remove_duplicates``); ``(null)`` means no file; ``material_*`` keys take k and p
+    from the materials file (overriding ``k_*``/``p_*``). Unknown names, which HotSpot ignores
+    silently, raise an :class:`UnknownConfigKeyWarning`; keys HotSpot knows but ``hotspot`` does
+    not use (floorplanner, microchannel, package-model, command-line keys) are accepted silently.
+
+    Args:
+        file_pairs: ``(name, value, line)`` entries of the config file (:func:`read_config_pairs`).
+        cli_pairs: ``(name, value)`` or ``(name, value, line)`` command-line entries.
+        materials: materials by name, for ``material_*`` keys.
+        config_path: the config file, for messages.
+        base: the defaults to start from (HotSpot's built-in defaults if None).
+
+    Raises:
+        InputError: a bad value, an unknown material, or a configuration HotSpot rejects
+            (:func:`validate_config`).
+    """
+    file_where = None if config_path is None else str(config_path)
+    chosen: dict[str, tuple[str, str | None, int | None]] = {}
+    for source, pairs in (("command line", cli_pairs), (file_where, file_pairs)):
+        for entry in pairs:
+            name, value = str(entry[0]), str(entry[1])
+            line = entry[2] if len(entry) > 2 else None
+            key = name[1:] if name.startswith("-") else name
+            lower = key.lower()
+            if lower in chosen:
+                continue  # earlier entries win: command line over file, first in a file
+            known = lower in _BY_LOWER or lower in MATERIAL_KEYS
+            if not known and lower not in HOTSPOT_IGNORED_KEYS and lower not in COMMAND_LINE_KEYS:
+                at = source if source is not None else "config"
+                if line is not None:
+                    at = f"{at}:{line}"
+                warnings.warn(
+                    f"{at}: unknown config key -{key} is ignored (HotSpot ignores it too)",
+                    UnknownConfigKeyWarning,
+                    stacklevel=2,
+                )
+            chosen[lower] = (value, source, line)
+
+    values: dict[str, Any] = {}
+    origins: dict[str, tuple[str | None, int | None]] = {}
+    for lower, (value, source, line) in chosen.items():
+        if lower in _BY_LOWER:
+            name = _BY_LOWER[lower]
+            values[name] = _convert(name, value, source, line)
+            origins[name] = (source, line)
+    config = (base or ThermalConfig()).with_values(**values)
+
+    for key, (k_key, p_key) in MATERIAL_KEYS.items():
+        if key not in chosen:
+            continue
+        value, source, line = chosen[key]
+        if value == NULL:
+            config = config.with_values(**{key: None})
+            continue
+        if materials is None:
+            raise InputError(
+                f"-{key} {value} needs a materials file",
+                path=source,
+                line=line,
+                hint="add -materials_file <file> on the command line",
+            )
+        if value not in materials:
+            names = ", ".join(sorted(materials)) or "none"
+            raise InputError(
+                f"-{key}: unknown material {value!r}",
+                path=source,
+                line=line,
+                hint=f"the materials file has: {names} (names are case-sensitive)",
+            )
+        mat = materials[value]
+        config = config.with_values(
+            **{key: value, k_key: mat.conductivity, p_key: mat.heat_capacity}
+        )
+        origins[k_key] = origins[p_key] = (source, line)
+    validate_config(config, origins)
+    return config
+
+
+def read_config(
+    path: str | PathLike[str] | None,
+    overrides: Iterable[Sequence[Any]] = (),
+    materials: Mapping[str, Material] | None = None,
+) -> ThermalConfig:
+    """Read a HotSpot config file (or none) with command-line style overrides."""
+    pairs = [] if path is None else read_config_pairs(path)
+    return build_config(pairs, overrides, materials, config_path=path)
+
+
+def _format_value(value: Any) -> str:
+    if value is None:
+        return NULL
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+def config_pairs(config: ThermalConfig) -> list[tuple[str, str]]:
+    """``(name, value)`` of every thermal key in HotSpot's dump order, values written exactly.
+
+    The ``material_*`` names are not included: their k and p are (HotSpot's dump does the same).
+    """
+    return [
+        (name, _format_value(getattr(config, name)))
+        for name in _FIELD_TYPES
+        if name not in MATERIAL_KEYS
+    ]
+
+
+def format_config(config: ThermalConfig, global_pairs: Sequence[tuple[str, str]] = ()) -> str:
+    """The text of a ``-name value`` config file (HotSpot's ``-d`` dump format).
+
+    Args:
+        config: the configuration.
+        global_pairs: command-line-only entries written first, like HotSpot's dump (``f``,
+            ``p``, ``o``...); a config file containing them is still valid (they are ignored).
+    """
+    out = ["# HotSpot thermal configuration written by comet (SI units, Kelvin)"]
+    out += [f"-{name}\t{value}" for name, value in global_pairs]
+    out += [f"-{name}\t{value}" for name, value in config_pairs(config)]
+    for key, (k_key, p_key) in MATERIAL_KEYS.items():
+        material = getattr(config, key)
+        if material is not None:
+            out.append(f"# -{key} {material}  (its k and p are -{k_key} and -{p_key} above)")
+    return "\n".join(out) + "\n"
+
+
+def write_config(
+    config: ThermalConfig,
+    path: str | PathLike[str],
+    global_pairs: Sequence[tuple[str, str]] = (),
+) -> None:
+    """Write a config file atomically; :func:`read_config` gives back an equal configuration
+    (except the ``material_*`` names, written as comments: their values are in ``k_*``/``p_*``).
+    """
+    from comet.floorplan.flp import atomic_write_text
+
+    atomic_write_text(path, format_config(config, global_pairs))
