@@ -195,11 +195,11 @@ class HotSpotResult:
         return float(np.max(self.steady_blocks))
 
 
-def _is_null(value: str | None) -> bool:
+def is_null(value: str | None) -> bool:
     return value is None or value == "(null)"
 
 
-def _check_unsupported(opts: HotSpotOptions) -> None:
+def check_unsupported(opts: HotSpotOptions) -> None:
     if opts.detailed_3D == "on":
         raise InputError(
             "-detailed_3D on is not supported (per-block materials and microchannels)",
@@ -297,19 +297,19 @@ def order_init_dump(
 
 def load_inputs(opts: HotSpotOptions) -> HotSpotInputs:
     """Read and check everything a run needs (config, materials, geometry, power trace)."""
-    _check_unsupported(opts)
+    check_unsupported(opts)
     notes: list[str] = []
-    if _is_null(opts.ptrace_file):
+    if is_null(opts.ptrace_file):
         raise InputError(
             "the power trace is missing", path="command line", hint="add -p <file.ptrace>"
         )
-    materials = None if _is_null(opts.materials_file) else read_materials(str(opts.materials_file))
-    file_pairs = [] if _is_null(opts.config_file) else read_config_pairs(str(opts.config_file))
+    materials = None if is_null(opts.materials_file) else read_materials(str(opts.materials_file))
+    file_pairs = [] if is_null(opts.config_file) else read_config_pairs(str(opts.config_file))
     config = build_config(
         file_pairs,
         [(n, v, None) for n, v in opts.overrides],
         materials,
-        config_path=None if _is_null(opts.config_file) else opts.config_file,
+        config_path=None if is_null(opts.config_file) else opts.config_file,
     )
     floorplan: Floorplan | None = None
     stack: Stack | None = None
@@ -320,13 +320,13 @@ def load_inputs(opts: HotSpotOptions) -> HotSpotInputs:
                 path="command line",
                 hint="add -model_type grid",
             )
-        if not _is_null(opts.flp_file):
+        if not is_null(opts.flp_file):
             notes.append(
                 f"layer configuration file {config.grid_layer_file} given: "
                 f"ignoring floorplan file {opts.flp_file}"
             )
         stack = read_lcf(config.grid_layer_file, materials)
-    elif not _is_null(opts.flp_file):
+    elif not is_null(opts.flp_file):
         floorplan = read_flp(str(opts.flp_file))
     else:
         raise InputError(
@@ -341,7 +341,7 @@ def load_inputs(opts: HotSpotOptions) -> HotSpotInputs:
                 config = config.with_values(**{key: None})
     names, power = read_ptrace(str(opts.ptrace_file))
     inputs = HotSpotInputs(config, materials, floorplan, stack, names, power, notes)
-    if not _is_null(opts.ttrace_file) and config.init_file is not None:
+    if not is_null(opts.ttrace_file) and config.init_file is not None:
         inputs.init = read_node_dump(config.init_file)
     return inputs
 
@@ -399,7 +399,7 @@ def run_hotspot(
     """
     inputs = load_inputs(options)
     config = inputs.config
-    if not _is_null(options.dump_config):
+    if not is_null(options.dump_config):
         write_config(config, str(options.dump_config), options.global_pairs())
     model = build_model(inputs)
     perm = match_power_columns(
@@ -409,11 +409,11 @@ def run_hotspot(
         options.ptrace_file,
         inputs.group_sizes,
     )
-    files = [] if _is_null(options.dump_config) else [str(options.dump_config)]
+    files = [] if is_null(options.dump_config) else [str(options.dump_config)]
     power = inputs.power[:, perm]  # model order
     transient: np.ndarray | None = None
     rows = power.shape[0]
-    if not _is_null(options.ttrace_file):
+    if not is_null(options.ttrace_file):
         groups, n_package = _init_groups(model)
         if inputs.init is not None:
             names, values = inputs.init

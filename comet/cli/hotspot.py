@@ -1,0 +1,180 @@
+"""``comet hotspot``: a drop-in for HotSpot 7's command line.
+
+    comet hotspot -c hotspot.config -f ev6.flp -p gcc.ptrace -o gcc.ttrace [-<name> <value>]...
+
+HotSpot's single-dash ``-name value`` pairs are parsed exactly as HotSpot does (pairs, first
+occurrence wins, command line over config file); comet adds ``--backend builtin|hotspot``,
+``--hotspot-binary PATH`` and ``-q``.
+"""
+
+from __future__ import annotations
+
+import sys
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import click
+
+from comet.cli.common import handle_errors
+from comet.errors import InputError
+
+#: comet's own options: name -> takes a value.
+_COMET_OPTIONS = {"--backend": True, "--hotspot-binary": True, "-q": False, "--quiet": False}
+_HELP = ("-h", "--help")
+
+USAGE = """\
+Usage: comet hotspot -f <file> -p <file> [-o <file>] [-c <file>] [-d <file>] [options]
+
+  HotSpot 7-compatible thermal simulation (all temperatures in Kelvin in the files).
+
+  -f <file>             floorplan (.flp); not needed with -grid_layer_file
+  -p <file>             power trace (.ptrace), required
+  -o <file>             transient temperature trace (.ttrace); without it: steady state only
+  -c <file>             configuration file (-name value lines)
+  -d <file>             write the effective configuration to a file
+  -materials_file <f>   materials for material_* keys and LCF material names
+  -<name> <value>       any configuration key, overriding the config file, e.g.
+                        -model_type grid -grid_rows 64 -grid_cols 64 -steady_file x.steady
+                        -grid_steady_file x.grid.steady -grid_transient_file x.grid.ttrace
+                        -grid_layer_file stack.lcf -init_file x.init
+comet options:
+  --backend builtin|hotspot   solver: comet's (default) or a HotSpot 7 binary
+  --hotspot-binary PATH       the HotSpot binary (default: $COMET_HOTSPOT, then PATH)
+  -q, --quiet                 no summary
+  -h, --help                  this help
+"""
+
+
+def parse_pairs(args: Sequence[str]) -> list[tuple[str, str]]:
+    """HotSpot's ``parse_cmdline``: ``-name value`` pairs; a value may start with ``-``.
+
+    Raises:
+        InputError: a name that does not start with ``-`` or a name without a value.
+    """
+    pairs: list[tuple[str, str]] = []
+    items = list(args)
+    for k in range(0, len(items), 2):
+        name = items[k]
+        if not name.startswith("-") or len(name) < 2:
+            raise InputError(
+                f"expected an option '-name', found {name!r}",
+                path="command line",
+                hint="HotSpot options come in pairs: -name value",
+            )
+        if k + 1 >= len(items):
+            raise InputError(
+                f"{name} has no value",
+                path="command line",
+                hint="HotSpot options come in pairs: -name value",
+            )
+        pairs.append((name, items[k + 1]))
+    return pairs
+
+
+def split_args(args: Sequence[str]) -> tuple[dict[str, Any], list[str]]:
+    """Separate comet's options from HotSpot's pairs: ``(comet options, HotSpot arguments)``."""
+    opts: dict[str, Any] = {"backend": "builtin", "hotspot_binary": None, "quiet": False}
+    rest: list[str] = []
+    items = list(args)
+    k = 0
+    while k < len(items):
+        tok = items[k]
+        name, eq, inline = tok.partition("=")
+        if name in _COMET_OPTIONS:
+            if _COMET_OPTIONS[name]:
+                if eq:
+                    value = inline
+                    k += 1
+                elif k + 1 < len(items):
+                    value = items[k + 1]
+                    k += 2
+                else:
+                    raise InputError(f"{name} needs a value", path="command line")
+                opts[name.lstrip("-").replace("-", "_")] = value
+            else:
+                opts["quiet"] = True
+                k += 1
+        else:
+            # a HotSpot pair: the name and its value, whatever the value looks like
+            rest.append(tok)
+            if k + 1 < len(items):
+                rest.append(items[k + 1])
+            k += 2
+    if opts["backend"] not in ("builtin", "hotspot"):
+        raise InputError(
+            f"--backend {opts['backend']!r} is unknown",
+            path="command line",
+            hint="use builtin or hotspot",
+        )
+    return opts, rest
+
+
+class _HotSpotCommand(click.Command):
+    """Keeps click from reading HotSpot's single-dash names as clusters of short options."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if any(a in _HELP for a in args):
+            click.echo(USAGE, nl=False)
+            ctx.exit(0)
+        ctx.meta["hotspot_args"] = list(args)
+        return super().parse_args(ctx, [])
+
+    def get_help(self, ctx: click.Context) -> str:
+        return USAGE
+
+
+@click.command(
+    "hotspot",
+    cls=_HotSpotCommand,
+    context_settings={
+        "ignore_unknown_options": True,
+        "allow_extra_args": True,
+        "help_option_names": ["-h", "--help"],
+    },
+    add_help_option=False,
+)
+@click.pass_context
+@handle_errors
+def hotspot(ctx: click.Context) -> None:
+    """HotSpot-compatible thermal simulation (HotSpot 7's command line)."""
+    args: list[str] = ctx.meta.get("hotspot_args", list(ctx.args))
+    if not args:
+        click.echo(USAGE, err=True, nl=False)
+        sys.exit(2)
+    opts, rest = split_args(args)
+    pairs = parse_pairs(rest)
+    from comet.thermal.hotspot_run import HotSpotOptions, run_hotspot
+
+    options = HotSpotOptions.from_pairs(pairs)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        if opts["backend"] == "hotspot":
+            from comet.thermal.backends import run_hotspot_binary
+
+            result = run_hotspot_binary(options, opts["hotspot_binary"])
+        else:
+            if opts["hotspot_binary"] is not None:
+                raise InputError("--hotspot-binary needs --backend hotspot", path="command line")
+            result = run_hotspot(options)
+    for w in caught:
+        click.echo(f"comet: warning: {w.message}", err=True)
+    for note in result.notes:
+        click.echo(f"comet: warning: {note}", err=True)
+    if opts["quiet"]:
+        return
+    kind = "transient" if result.transient is not None else "steady state"
+    peak = result.peak
+    where = ""
+    if result.transient is not None:
+        row, col = divmod(int(result.transient.argmax()), result.transient.shape[1])
+        where = f" ({result.trace_names[col]}, row {row + 1})"
+    else:
+        where = f" ({result.trace_names[int(result.steady_blocks.argmax())]})"
+    click.echo(
+        f"{result.config.model_type} model, {len(result.trace_names)} power blocks, "
+        f"backend {opts['backend']}"
+    )
+    click.echo(f"peak {kind} temperature: {peak - 273.15:.2f} °C ({peak:.2f} K){where}")
+    for path in result.files:
+        click.echo(f"wrote {path}")
