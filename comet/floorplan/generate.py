@@ -1,0 +1,862 @@
+"""The four core-memory configurations of CoMeT, generated without CoMeT's limits.
+
+``generate(kind, **params)`` builds the thermal stacks of a configuration in memory (all geometry
+is computed here, in Python, where tests can check it); :func:`render` writes them through the
+Jinja templates of ``templates/`` (or a user's own) and parses the files back to prove they are
+valid HotSpot input.
+
+Configurations (layer order = HotSpot's LCF order: index 0 is farthest from the heat sink):
+
+``ddr``
+    Two stacks. ``processor``: per core layer ``core<l>`` then ``tim<j>``. ``memory`` (one DRAM
+    die of banks, a DIMM chip): ``dram0``, ``tim<j>``; it has no heat sink, modelled as CoMeT
+    does with a 10 um sink (``dram_sink_thickness``), or an aluminium DIMM heat spreader
+    (``dimm_spreader=True``). Each bank has a ``channel``.
+``3dmem``
+    Two stacks. ``processor`` as in ddr. ``memory`` (HMC-like): ``logic`` (one logic core
+    ``LC_v`` per vault), then per DRAM layer ``tim<j>``, ``dram<d>``, and a last ``tim<j>``.
+``2.5d``
+    One stack ``package``: ``interposer`` (``I_0``), a bond layer ``tim<j>``, then die levels
+    separated by TIM layers, and a last TIM under the spreader. The memory stack (right) is
+    its logic die (level 0, ``LC_v``) and DRAM dies (levels 1..D); the core die (left, ``gap``
+    away) takes the top level(s), next to the sink, like the top DRAM die. Under the core die,
+    down to the interposer, is ``spacer`` (silicon by default: a processor die as thick as the
+    memory stack, as in real 2.5D packages where the lid touches both); the gap and margins are
+    ``filler`` (mold compound by default, not CoMeT's 7.7 W/(m K) "air"). Filler and spacer
+    blocks ``X<i>`` whose material differs from their layer's carry it in 7-field ``.flp``
+    lines, which HotSpot uses with ``-detailed_3D on`` (``detailed_3D_used = 1`` in the
+    stack's config).
+``3d``
+    One stack ``package``: DRAM layers (``dram<d>``, ``tim<j>``) then core layers (``core<l>``,
+    ``tim<j>``): the cores next to the spreader, as CoMeT orders them; ``cores_at_bottom=True``
+    puts the cores first (farthest from the sink). Banks cover exactly the cores' area.
+
+Every stack carries in ``stack.meta``:
+
+* ``"configuration"``: the canonical configuration name;
+* ``"config"``: HotSpot keys of its package (spreader and sink size, sink thickness, grid,
+  ``grid_layer_file``...), to apply on top of a :class:`ThermalConfig` (see
+  :func:`thermal_config`);
+* ``"info"``: a :class:`comet.floorplan.stack_toml.StackInfo` (what each layer and unit is,
+  the same object :func:`comet.floorplan.stack_toml.read_stack_toml` returns);
+* ``"units"``: ``info.units``.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from jinja2.sandbox import SandboxedEnvironment
+
+from comet.errors import InputError
+from comet.floorplan.flp import atomic_write_text, uncovered_area, validate_floorplan
+from comet.floorplan.materials_lib import Material, get_material
+from comet.floorplan.model import GEOMETRY_TOLERANCE, Block, Floorplan, Layer, Stack
+from comet.floorplan.params import FloorplanParams, parse_params
+from comet.floorplan.stack_toml import LayerInfo, StackInfo, UnitInfo, write_stack_toml
+from comet.thermal.hotspot_config import ThermalConfig
+
+__all__ = [
+    "CoreUnit",
+    "generate",
+    "load_core_units",
+    "render",
+    "template_dir",
+    "thermal_config",
+    "validate_generated",
+]
+
+#: Template file names (a user's ``--template-dir`` may replace any of them).
+TEMPLATES = ("layer.flp.j2", "stack.lcf.j2", "hotspot.config.j2")
+LCF_NAME = "stack.lcf"
+CONFIG_NAME = "hotspot.config"
+TOML_NAME = "stack.toml"
+
+#: HotSpot keys that exist only on HotSpot's command line (never written to hotspot.config).
+_COMMAND_LINE_ONLY = {"detailed_3D_used"}
+
+
+def _r(value: float) -> float:
+    """Round a length to 1e-12 m so that sums like 3 x 1.707 mm print as 5.121 mm."""
+    return round(value, 12)
+
+
+# --------------------------------------------------------------------------------------------
+# per-core units
+
+
+@dataclass(frozen=True, slots=True)
+class CoreUnit:
+    """A unit inside one core; position relative to the core's bottom-left corner (m)."""
+
+    name: str
+    x: float
+    y: float
+    width: float
+    height: float
+
+
+def load_core_units(spec: str, core_width: float, core_height: float) -> list[CoreUnit]:
+    """Units of one core from a template.
+
+    Args:
+        spec: ``builtin`` (``templates/core_units.toml``), a ``.toml`` file of ``[[units]]``
+            with ``name``, ``x``, ``y``, ``width``, ``height`` as fractions of the core, or a
+            ``.flp`` file whose bounding box is the core (within 1e-6 m).
+        core_width, core_height: the core's size (m).
+
+    Raises:
+        InputError: naming ``core_units`` when the file is missing or malformed, or the units
+            do not tile the core.
+    """
+    path = template_dir() / "core_units.toml" if spec == "builtin" else Path(spec)
+    if not path.is_file():
+        raise InputError("core_units: file not found", path=path)
+    units: list[CoreUnit] = []
+    if path.suffix.lower() == ".flp":
+        from comet.floorplan.flp import read_flp
+
+        fp = read_flp(path).translated()
+        if (
+            abs(fp.width - core_width) > GEOMETRY_TOLERANCE
+            or abs(fp.height - core_height) > GEOMETRY_TOLERANCE
+        ):
+            raise InputError(
+                f"core_units: the template is {fp.width * 1e3:.6g} x {fp.height * 1e3:.6g} mm "
+                f"but a core is {core_width * 1e3:.6g} x {core_height * 1e3:.6g} mm",
+                path=path,
+                hint="make the .flp the size of one core, or use a .toml of fractions",
+            )
+        units = [CoreUnit(b.name, b.x, b.y, b.width, b.height) for b in fp]
+    else:
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as err:
+            raise InputError(f"core_units: not valid TOML: {err}", path=path) from None
+        records = data.get("units")
+        if not isinstance(records, list) or not records:
+            raise InputError("core_units: no [[units]] tables", path=path)
+        for i, rec in enumerate(records):
+            try:
+                name = str(rec["name"])
+                fx, fy = float(rec["x"]), float(rec["y"])
+                fw, fh = float(rec["width"]), float(rec["height"])
+            except (KeyError, TypeError, ValueError) as err:
+                raise InputError(
+                    f"core_units: unit {i}: needs name, x, y, width, height ({err})", path=path
+                ) from None
+            if fw <= 0 or fh <= 0 or fx < 0 or fy < 0 or fx + fw > 1 + 1e-9 or fy + fh > 1 + 1e-9:
+                raise InputError(
+                    f"core_units: unit {name!r} is not inside the core",
+                    path=path,
+                    hint="x, y, width, height are fractions of the core in [0, 1]",
+                )
+            units.append(
+                CoreUnit(
+                    name,
+                    _r(fx * core_width),
+                    _r(fy * core_height),
+                    _r(fw * core_width),
+                    _r(fh * core_height),
+                )
+            )
+    fp = Floorplan(tuple(Block(u.name, u.width, u.height, u.x, u.y) for u in units))
+    try:
+        validate_floorplan(fp)
+    except InputError as err:
+        raise InputError(f"core_units: {err.message}", path=path, hint=err.hint) from None
+    for u in units:
+        if not u.name.replace("_", "").isalnum():
+            raise InputError(
+                f"core_units: unit name {u.name!r} must be letters, digits and _", path=path
+            )
+    gap = core_width * core_height - fp.area
+    if abs(gap) > 1e-9 * core_width * core_height:
+        raise InputError(
+            f"core_units: the units cover {fp.area / (core_width * core_height):.6g} of the core",
+            path=path,
+            hint="units must tile the core without gaps or overlaps",
+        )
+    return units
+
+
+# --------------------------------------------------------------------------------------------
+# stack building
+
+
+@dataclass
+class _Builder:
+    """Accumulates the layers and unit descriptions of one stack."""
+
+    configuration: str
+    name: str
+    width: float
+    height: float
+    layers: list[Layer] = field(default_factory=list)
+    layer_infos: list[LayerInfo] = field(default_factory=list)
+    units: list[UnitInfo] = field(default_factory=list)
+    n_filler: int = 0
+    n_tim: int = 0
+    own_materials: bool = False
+
+    def block(
+        self, name: str, x: float, y: float, w: float, h: float, material: Material, base: Material
+    ) -> Block:
+        if material.name == base.name:
+            return Block(name, _r(w), _r(h), _r(x), _r(y))
+        self.own_materials = True
+        return Block(
+            name,
+            _r(w),
+            _r(h),
+            _r(x),
+            _r(y),
+            heat_capacity=material.heat_capacity,
+            resistivity=material.resistivity,
+        )
+
+    def filler_name(self) -> str:
+        name = f"X{self.n_filler}"
+        self.n_filler += 1
+        return name
+
+    def add(
+        self,
+        name: str,
+        kind: str,
+        material: Material,
+        thickness: float,
+        power: bool,
+        parts: Sequence[tuple[Block, UnitInfo]],
+    ) -> None:
+        blocks = tuple(b for b, _ in parts)
+        self.layers.append(
+            Layer(
+                name=name,
+                floorplan=Floorplan(blocks),
+                thickness=thickness,
+                conductivity=material.conductivity,
+                heat_capacity=material.heat_capacity,
+                lateral=True,
+                has_power=power,
+                material=material.name,
+            )
+        )
+        self.layer_infos.append(
+            LayerInfo(
+                index=len(self.layer_infos),
+                name=name,
+                kind=kind,
+                thickness=thickness,
+                material=material.name,
+                power=power,
+                flp=f"{name}.flp",
+            )
+        )
+        self.units.extend(info for _, info in parts)
+
+    def tim_layer(self, p: FloorplanParams) -> None:
+        """A TIM layer over the whole footprint, one block ``TIM<j>``."""
+        tim = get_material(p.tim_material)
+        name = f"tim{self.n_tim}"
+        block_name = f"TIM{self.n_tim}"
+        self.n_tim += 1
+        part = (
+            self.block(block_name, 0.0, 0.0, self.width, self.height, tim, tim),
+            UnitInfo(block_name, name, "tim", material=tim.name),
+        )
+        self.add(name, "tim", tim, p.tim_thickness, False, [part])
+
+    def build(self, config: dict[str, Any]) -> Stack:
+        if self.own_materials:
+            config = {**config, "detailed_3D_used": 1}
+        info = StackInfo(
+            configuration=self.configuration,
+            stack=self.name,
+            layers=tuple(self.layer_infos),
+            units=tuple(self.units),
+            config=dict(config),
+            lcf=LCF_NAME,
+            hotspot_config=CONFIG_NAME,
+        )
+        meta: dict[str, object] = {
+            "configuration": self.configuration,
+            "config": dict(config),
+            "info": info,
+            "units": info.units,
+        }
+        return Stack(tuple(self.layers), name=self.name, meta=meta)
+
+
+def _core_parts(
+    b: _Builder,
+    p: FloorplanParams,
+    layer_name: str,
+    core_layer: int,
+    x0: float,
+    y0: float,
+    units: list[CoreUnit] | None,
+) -> list[tuple[Block, UnitInfo]]:
+    si = get_material(p.die_material)
+    g = p.cores
+    parts = []
+    for j in range(g.ny):
+        for i in range(g.nx):
+            core = core_layer * g.per_layer + j * g.nx + i
+            x, y = x0 + i * p.core_width, y0 + j * p.core_height
+            if units is None:
+                name = f"C_{core}"
+                info = UnitInfo(name, layer_name, "core", core=core)
+                parts.append((b.block(name, x, y, p.core_width, p.core_height, si, si), info))
+                continue
+            for u in units:
+                name = f"C_{core}_{u.name}"
+                info = UnitInfo(name, layer_name, "core_unit", core=core, unit=u.name)
+                block = b.block(name, x + u.x, y + u.y, u.width, u.height, si, si)
+                parts.append((block, info))
+    return parts
+
+
+def _grid_parts(
+    b: _Builder,
+    p: FloorplanParams,
+    layer_name: str,
+    prefix: str,
+    first: int,
+    x0: float,
+    y0: float,
+    describe: Callable[[str, int, int], UnitInfo],
+) -> list[tuple[Block, UnitInfo]]:
+    """Banks or logic cores on the bank grid: ``<prefix>_<first + position>``."""
+    si = get_material(p.die_material)
+    g = p.banks
+    parts = []
+    for j in range(g.ny):
+        for i in range(g.nx):
+            position = j * g.nx + i
+            name = f"{prefix}_{first + position}"
+            x, y = x0 + i * p.bank_width, y0 + j * p.bank_height
+            block = b.block(name, x, y, p.bank_width, p.bank_height, si, si)
+            parts.append((block, describe(name, first + position, position)))
+    return parts
+
+
+def _bank_parts(
+    b: _Builder, p: FloorplanParams, layer_name: str, d: int, x0: float, y0: float
+) -> list[tuple[Block, UnitInfo]]:
+    per_channel = p.banks.total // p.channels
+
+    def describe(name: str, bank: int, position: int) -> UnitInfo:
+        if p.kind == "ddr":
+            return UnitInfo(name, layer_name, "bank", bank=bank, channel=bank // per_channel)
+        return UnitInfo(name, layer_name, "bank", bank=bank, vault=position, bank_layer=d)
+
+    return _grid_parts(b, p, layer_name, "B", d * p.banks.per_layer, x0, y0, describe)
+
+
+def _logic_parts(
+    b: _Builder, p: FloorplanParams, layer_name: str, x0: float, y0: float
+) -> list[tuple[Block, UnitInfo]]:
+    def describe(name: str, index: int, position: int) -> UnitInfo:
+        return UnitInfo(name, layer_name, "logic", vault=position)
+
+    return _grid_parts(b, p, layer_name, "LC", 0, x0, y0, describe)
+
+
+def _package_config(
+    p: FloorplanParams, width: float, height: float, *, bare_dram: bool = False
+) -> dict[str, Any]:
+    """HotSpot keys of a stack's package: CoMeT's spreader/sink sizing, our materials."""
+    side = max(width, height)
+    spreader = get_material(p.spreader_material)
+    sink = get_material(p.sink_material)
+    config: dict[str, Any] = {
+        "model_type": "grid",
+        "grid_rows": p.grid_rows,
+        "grid_cols": p.grid_cols,
+        "grid_layer_file": LCF_NAME,
+        "s_spreader": _r(side + p.spreader_margin),
+        "t_spreader": p.spreader_thickness,
+        "k_spreader": spreader.conductivity,
+        "p_spreader": spreader.heat_capacity,
+        "s_sink": _r(side + p.sink_margin),
+        "t_sink": p.sink_thickness,
+        "k_sink": sink.conductivity,
+        "p_sink": sink.heat_capacity,
+        "r_convec": p.r_convec,
+        "c_convec": p.c_convec,
+        "ambient": p.ambient,
+        "init_temp": p.ambient,
+        "s_sub": _r(side + 0.02),
+        "s_solder": _r(side + 0.001),
+    }
+    if bare_dram:
+        if p.dimm_spreader:
+            plate = get_material(p.dimm_spreader_material)
+            config.update(
+                t_sink=p.dimm_spreader_thickness,
+                k_sink=plate.conductivity,
+                p_sink=plate.heat_capacity,
+            )
+        else:
+            config["t_sink"] = p.dram_sink_thickness
+    return config
+
+
+def _processor_stack(p: FloorplanParams, units: list[CoreUnit] | None) -> Stack:
+    width, height = _r(p.cores.nx * p.core_width), _r(p.cores.ny * p.core_height)
+    b = _Builder(p.kind, "processor", width, height)
+    si = get_material(p.die_material)
+    for layer in range(p.cores.nz):
+        name = f"core{layer}"
+        parts = _core_parts(b, p, name, layer, 0.0, 0.0, units)
+        b.add(name, "core", si, p.core_thickness, True, parts)
+        b.tim_layer(p)
+    return b.build(_package_config(p, width, height))
+
+
+def _ddr(p: FloorplanParams, units: list[CoreUnit] | None) -> list[Stack]:
+    width, height = _r(p.banks.nx * p.bank_width), _r(p.banks.ny * p.bank_height)
+    mem = _Builder(p.kind, "memory", width, height)
+    si = get_material(p.die_material)
+    mem.add("dram0", "dram", si, p.bank_thickness, True, _bank_parts(mem, p, "dram0", 0, 0, 0))
+    mem.tim_layer(p)
+    return [
+        _processor_stack(p, units),
+        mem.build(_package_config(p, width, height, bare_dram=True)),
+    ]
+
+
+def _3dmem(p: FloorplanParams, units: list[CoreUnit] | None) -> list[Stack]:
+    width, height = _r(p.banks.nx * p.bank_width), _r(p.banks.ny * p.bank_height)
+    mem = _Builder(p.kind, "memory", width, height)
+    si = get_material(p.die_material)
+    mem.add("logic", "logic", si, p.logic_thickness, True, _logic_parts(mem, p, "logic", 0, 0))
+    for d in range(p.banks.nz):
+        mem.tim_layer(p)
+        name = f"dram{d}"
+        mem.add(name, "dram", si, p.bank_thickness, True, _bank_parts(mem, p, name, d, 0, 0))
+    mem.tim_layer(p)
+    return [_processor_stack(p, units), mem.build(_package_config(p, width, height))]
+
+
+def _3d(p: FloorplanParams, units: list[CoreUnit] | None) -> list[Stack]:
+    width, height = _r(p.cores.nx * p.core_width), _r(p.cores.ny * p.core_height)
+    b = _Builder(p.kind, "package", width, height)
+    si = get_material(p.die_material)
+
+    def drams() -> None:
+        for d in range(p.banks.nz):
+            name = f"dram{d}"
+            b.add(name, "dram", si, p.bank_thickness, True, _bank_parts(b, p, name, d, 0, 0))
+            b.tim_layer(p)
+
+    def cores() -> None:
+        for layer in range(p.cores.nz):
+            name = f"core{layer}"
+            b.add(
+                name,
+                "core",
+                si,
+                p.core_thickness,
+                True,
+                _core_parts(b, p, name, layer, 0, 0, units),
+            )
+            b.tim_layer(p)
+
+    if p.cores_at_bottom:
+        cores()
+        drams()
+    else:
+        drams()
+        cores()
+    return [b.build(_package_config(p, width, height))]
+
+
+@dataclass(frozen=True)
+class _Rect:
+    x: float
+    y: float
+    w: float
+    h: float
+
+
+def _2_5d(p: FloorplanParams, units: list[CoreUnit] | None) -> list[Stack]:
+    cw, ch = p.cores.nx * p.core_width, p.cores.ny * p.core_height
+    mw, mh = p.banks.nx * p.bank_width, p.banks.ny * p.bank_height
+    width, height = _r(cw + p.gap + mw), _r(max(ch, mh))
+    b = _Builder(p.kind, "package", width, height)
+    si = get_material(p.die_material)
+    tim = get_material(p.tim_material)
+    filler = get_material(p.filler)
+    spacer = get_material(p.spacer)
+    inter = get_material(p.interposer_material)
+    core_region = _Rect(0.0, _r((height - ch) / 2), cw, ch)
+    mem_region = _Rect(_r(cw + p.gap), _r((height - mh) / 2), mw, mh)
+    # gap and margins: always filler
+    margins = [_Rect(_r(cw), 0.0, p.gap, height)]
+    for r in (core_region, mem_region):
+        if r.y > 0:
+            margins.append(_Rect(r.x, 0.0, r.w, r.y))
+            margins.append(_Rect(r.x, _r(r.y + r.h), r.w, _r(height - r.y - r.h)))
+
+    def fill(
+        layer_name: str, rect: _Rect, material: Material, base: Material
+    ) -> tuple[Block, UnitInfo]:
+        name = b.filler_name()
+        block = b.block(name, rect.x, rect.y, rect.w, rect.h, material, base)
+        return block, UnitInfo(name, layer_name, "filler", material=material.name)
+
+    def margin_parts(layer_name: str, base: Material) -> list[tuple[Block, UnitInfo]]:
+        return [fill(layer_name, r, filler, base) for r in margins]
+
+    # interposer and bond layer
+    b.add(
+        "interposer",
+        "interposer",
+        inter,
+        p.interposer_thickness,
+        False,
+        [
+            (
+                b.block("I_0", 0.0, 0.0, width, height, inter, inter),
+                UnitInfo("I_0", "interposer", "interposer", material=inter.name),
+            )
+        ],
+    )
+    b.tim_layer(p)
+    n_levels = max(p.cores.nz, 1 + p.banks.nz)
+    first_core = n_levels - p.cores.nz  # core layers take the top levels, next to the sink
+
+    def core_layer(level: int) -> int | None:
+        return level - first_core if level >= first_core else None
+
+    for level in range(n_levels):
+        if level > 0:  # TIM between level-1 and level: TIM between dies, spacer elsewhere
+            name = f"tim{b.n_tim}"
+            stem = f"TIM{b.n_tim}"
+            b.n_tim += 1
+            parts: list[tuple[Block, UnitInfo]] = []
+            for tag, region, between_dies in (
+                ("core", core_region, level - 1 >= first_core),
+                ("mem", mem_region, level <= p.banks.nz),
+            ):
+                if between_dies:
+                    block_name = f"{stem}_{tag}"
+                    block = b.block(block_name, region.x, region.y, region.w, region.h, tim, tim)
+                    parts.append((block, UnitInfo(block_name, name, "tim", material=tim.name)))
+                else:
+                    parts.append(fill(name, region, spacer, tim))
+            parts += margin_parts(name, tim)
+            b.add(name, "tim", tim, p.tim_thickness, False, parts)
+        cl = core_layer(level)
+        contents = []
+        if cl is not None:
+            contents.append(f"core{cl}")
+        if level == 0:
+            contents.append("logic")
+        elif level <= p.banks.nz:
+            contents.append(f"dram{level - 1}")
+        name = "_".join(contents) if contents else f"spacer{level}"
+        parts = []
+        if cl is not None:
+            parts += _core_parts(b, p, name, cl, core_region.x, core_region.y, units)
+        else:
+            parts.append(fill(name, core_region, spacer, si))
+        if level == 0:
+            parts += _logic_parts(b, p, name, mem_region.x, mem_region.y)
+        elif level <= p.banks.nz:
+            parts += _bank_parts(b, p, name, level - 1, mem_region.x, mem_region.y)
+        else:
+            parts.append(fill(name, mem_region, spacer, si))
+        parts += margin_parts(name, si)
+        kind = (
+            "core"
+            if cl is not None
+            else "logic"
+            if level == 0
+            else "dram"
+            if level <= p.banks.nz
+            else "filler"
+        )
+        power = any(u.kind in ("core", "core_unit", "bank", "logic") for _, u in parts)
+        b.add(name, kind, si, p.core_thickness, power, parts)
+    b.tim_layer(p)
+    return [b.build(_package_config(p, width, height))]
+
+
+_BUILDERS: dict[str, Callable[[FloorplanParams, list[CoreUnit] | None], list[Stack]]] = {
+    "ddr": _ddr,
+    "3dmem": _3dmem,
+    "2.5d": _2_5d,
+    "3d": _3d,
+}
+
+
+def generate(kind: str, **params: Any) -> list[Stack]:
+    """The thermal stacks of configuration ``kind`` (``ddr``, ``3dmem``, ``2.5d``, ``3d``).
+
+    Args:
+        kind: configuration name; CoMeT's ``DDR``, ``3Dmem``, ``2_5D``, ``3D`` are aliases.
+        **params: see :class:`comet.floorplan.params.FloorplanParams` (lengths in m or with
+            units, e.g. ``cores="4x4"``, ``core_size="3.4mm"``, ``banks="8x8x8"``).
+
+    Returns:
+        ``[processor, memory]`` for ddr and 3dmem, ``[package]`` for 2.5d and 3d; each stack's
+        ``meta`` holds ``configuration``, ``config`` (HotSpot keys), ``info`` and ``units``.
+
+    Raises:
+        InputError: one line naming the bad parameter.
+    """
+    p = parse_params(kind, params)
+    units = None
+    if p.core_units is not None:
+        units = load_core_units(p.core_units, p.core_width, p.core_height)
+    stacks = _BUILDERS[p.kind](p, units)
+    for stack in stacks:
+        validate_generated(stack)
+    return stacks
+
+
+def thermal_config(stack: Stack, base: ThermalConfig | None = None) -> ThermalConfig:
+    """``base`` (HotSpot's defaults if None) with the stack's own package keys applied."""
+    base = ThermalConfig() if base is None else base
+    config = stack.meta.get("config", {})
+    if not isinstance(config, dict):
+        raise TypeError("stack.meta['config'] must be a dict of HotSpot keys")
+    return base.with_values(**config)
+
+
+def validate_generated(stack: Stack, tol: float = GEOMETRY_TOLERANCE) -> None:
+    """Check what HotSpot needs and more: equal footprints, tiling layers, unique names.
+
+    Every layer's blocks must lie in ``[0, W] x [0, H]`` of the first layer's footprint (within
+    ``tol`` m), not overlap, and cover it (uncovered area below ``tol`` x perimeter); block
+    names must be unique in the whole stack (case-insensitive).
+
+    Raises:
+        InputError: naming the layer and the problem.
+    """
+    if not stack.layers:
+        raise InputError(f"stack {stack.name}: no layers")
+    w0, h0 = stack.layers[0].floorplan.width, stack.layers[0].floorplan.height
+    seen: dict[str, str] = {}
+    for layer in stack.layers:
+        fp = layer.floorplan
+        where = f"stack {stack.name}, layer {layer.name}"
+        validate_floorplan(fp, where, tol=tol)
+        if abs(fp.width - w0) > tol or abs(fp.height - h0) > tol:
+            raise InputError(
+                f"{where}: footprint {fp.width:.9g} x {fp.height:.9g} m differs from "
+                f"{w0:.9g} x {h0:.9g} m",
+                hint="all layers of a stack must have the same width and height (1e-6 m)",
+            )
+        if abs(fp.min_x) > tol or abs(fp.min_y) > tol:
+            raise InputError(f"{where}: blocks do not start at (0, 0)")
+        gap = uncovered_area(fp)
+        if gap > tol * 2 * (w0 + h0):
+            raise InputError(f"{where}: blocks leave {gap:.3g} m^2 uncovered")
+        for block in fp:
+            key = block.name.lower()
+            if key in seen:
+                raise InputError(f"{where}: block name {block.name!r} is also in layer {seen[key]}")
+            seen[key] = layer.name
+
+
+# --------------------------------------------------------------------------------------------
+# templates and files
+
+
+def template_dir() -> Path:
+    """The directory of the built-in templates (installed package data or ``templates/``)."""
+    try:
+        from importlib.resources import files
+
+        installed = Path(str(files("comet._templates")))
+        if (installed / TEMPLATES[0]).is_file():
+            return installed
+    except (ModuleNotFoundError, TypeError):
+        pass
+    return Path(__file__).resolve().parents[2] / "templates"
+
+
+def _num(value: Any) -> str:
+    """A number as HotSpot reads it: 12 significant digits, no trailing noise."""
+    if isinstance(value, bool):
+        return str(int(value))
+    if isinstance(value, int):
+        return str(value)
+    return f"{float(value):.12g}"
+
+
+def environment(user_dir: str | os.PathLike[str] | None = None) -> SandboxedEnvironment:
+    """The sandboxed Jinja environment: a user's directory first, then the built-ins."""
+    paths = [str(template_dir())]
+    if user_dir is not None:
+        if not Path(user_dir).is_dir():
+            raise InputError("template_dir: not a directory", path=user_dir)
+        paths.insert(0, str(user_dir))
+    env = SandboxedEnvironment(
+        loader=jinja2.FileSystemLoader(paths),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        autoescape=False,
+    )
+    env.filters["num"] = _num
+    return env
+
+
+def _render(env: SandboxedEnvironment, name: str, **context: Any) -> str:
+    try:
+        template = env.get_template(name)
+        return template.render(**context)
+    except jinja2.TemplateNotFound:
+        raise InputError(f"template {name} not found", hint="check --template-dir") from None
+    except jinja2.TemplateSyntaxError as err:
+        raise InputError(
+            f"template syntax error: {err.message}", path=err.filename or name, line=err.lineno
+        ) from None
+    except jinja2.UndefinedError as err:
+        path = _template_path(env, name)
+        raise InputError(
+            f"template {name}: undefined variable ({err.message})",
+            path=path,
+            hint="see the comment at the top of the built-in template for the variables",
+        ) from None
+    except jinja2.exceptions.SecurityError as err:
+        raise InputError(f"template {name}: not allowed in the sandbox ({err})") from None
+
+
+def _template_path(env: SandboxedEnvironment, name: str) -> str | None:
+    try:
+        _, filename, _ = env.loader.get_source(env, name)  # type: ignore[union-attr]
+    except jinja2.TemplateNotFound:
+        return None
+    return filename
+
+
+def _config_items(stack: Stack) -> list[dict[str, str]]:
+    config = thermal_config(stack)
+    items = []
+    for key in ThermalConfig.keys():  # noqa: SIM118  (a classmethod, not a dict)
+        value = getattr(config, key)
+        if value is None or key in _COMMAND_LINE_ONLY:
+            continue
+        items.append({"key": key, "value": _num(value) if not isinstance(value, str) else value})
+    return items
+
+
+def render(
+    stacks: Sequence[Stack],
+    out_dir: str | os.PathLike[str],
+    template_dir: str | os.PathLike[str] | None = None,
+) -> list[Path]:
+    """Write each stack to ``out_dir/<stack name>/`` through the templates, then read it back.
+
+    Writes one ``<layer>.flp`` per layer, ``stack.lcf``, ``hotspot.config`` and ``stack.toml``
+    (atomically, file by file). The written ``.lcf`` is parsed back with
+    :func:`comet.floorplan.lcf.read_lcf` and checked with :func:`validate_generated`, and every
+    unit of ``stack.toml`` must be a block of its layer, so an edited template cannot produce
+    files HotSpot or comet would misread.
+
+    Returns:
+        The stack directories, in the order of ``stacks``.
+
+    Raises:
+        InputError: template errors (undefined variable, syntax) and invalid output.
+    """
+    from comet.floorplan.lcf import read_lcf
+
+    env = environment(template_dir)
+    out = Path(out_dir)
+    dirs = []
+    for stack in stacks:
+        info = stack.meta.get("info")
+        if not isinstance(info, StackInfo):
+            raise ValueError(f"stack {stack.name} was not made by generate() (no meta['info'])")
+        d = out / stack.name
+        d.mkdir(parents=True, exist_ok=True)
+        common = {"configuration": info.configuration, "stack": stack.name}
+        kinds = {u.name: u.kind for u in info.units}
+        for layer, linfo in zip(stack.layers, info.layers, strict=True):
+            blocks = [
+                {
+                    "name": blk.name,
+                    "kind": kinds.get(blk.name, ""),
+                    "width": blk.width,
+                    "height": blk.height,
+                    "x": blk.x,
+                    "y": blk.y,
+                    "heat_capacity": blk.heat_capacity,
+                    "resistivity": blk.resistivity,
+                }
+                for blk in layer.floorplan
+            ]
+            text = _render(
+                env,
+                "layer.flp.j2",
+                layer={
+                    "name": layer.name,
+                    "kind": linfo.kind,
+                    "material": linfo.material,
+                    "thickness": layer.thickness,
+                    "power": layer.has_power,
+                },
+                blocks=blocks,
+                **common,
+            )
+            atomic_write_text(d / linfo.flp, text)
+        layers = [
+            {
+                "index": linfo.index,
+                "name": layer.name,
+                "kind": linfo.kind,
+                "material": linfo.material,
+                "lateral": layer.lateral,
+                "power": layer.has_power,
+                "heat_capacity": layer.heat_capacity,
+                "resistivity": layer.resistivity,
+                "thickness": layer.thickness,
+                "flp": linfo.flp,
+            }
+            for layer, linfo in zip(stack.layers, info.layers, strict=True)
+        ]
+        atomic_write_text(d / LCF_NAME, _render(env, "stack.lcf.j2", layers=layers, **common))
+        detailed = bool(info.config.get("detailed_3D_used", 0))
+        text = _render(
+            env,
+            "hotspot.config.j2",
+            lcf=LCF_NAME,
+            first_flp=info.layers[0].flp,
+            detailed_3d=detailed,
+            config=_config_items(stack),
+            **common,
+        )
+        atomic_write_text(d / CONFIG_NAME, text)
+        write_stack_toml(info, d / TOML_NAME)
+        _check_written(d, info, read_lcf(d / LCF_NAME))
+        dirs.append(d)
+    return dirs
+
+
+def _check_written(d: Path, info: StackInfo, stack: Stack) -> None:
+    validate_generated(stack)
+    if len(stack.layers) != len(info.layers):
+        raise InputError(
+            f"{d / LCF_NAME}: {len(stack.layers)} layers written, stack.toml describes "
+            f"{len(info.layers)}",
+            hint="an edited stack.lcf.j2 must keep one record per layer",
+        )
+    by_layer = {layer.name: {b.name for b in layer.floorplan} for layer in stack.layers}
+    for unit in info.units:
+        if unit.name not in by_layer.get(unit.layer, set()):
+            raise InputError(
+                f"{d}: unit {unit.name} of layer {unit.layer} is missing from the written files",
+                hint="an edited template must keep every block",
+            )
