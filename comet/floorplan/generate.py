@@ -63,13 +63,16 @@ from comet.floorplan.stack_toml import LayerInfo, StackInfo, UnitInfo, write_sta
 from comet.thermal.hotspot_config import ThermalConfig
 
 __all__ = [
+    "DEFAULT_FLOORPLANS",
     "CoreUnit",
+    "floorplans_dir",
     "generate",
     "load_core_units",
     "render",
     "template_dir",
     "thermal_config",
     "validate_generated",
+    "write_default_floorplans",
 ]
 
 #: Template file names (a user's ``--template-dir`` may replace any of them).
@@ -686,6 +689,41 @@ def template_dir() -> Path:
     return Path(__file__).resolve().parents[2] / "templates"
 
 
+def floorplans_dir() -> Path:
+    """The directory of the ready-made floorplans (installed package data or ``floorplans/``)."""
+    try:
+        from importlib.resources import files
+
+        installed = Path(str(files("comet._floorplans")))
+        if (installed / "3d").is_dir():
+            return installed
+    except (ModuleNotFoundError, TypeError):
+        pass
+    return Path(__file__).resolve().parents[2] / "floorplans"
+
+
+#: The ready-made floorplans of ``floorplans/``: directory -> (configuration, parameters).
+#: The 16-core variants keep the die area of the defaults (4x4 cores of 1.707 mm).
+DEFAULT_FLOORPLANS: dict[str, tuple[str, dict[str, Any]]] = {
+    "ddr": ("ddr", {}),
+    "3dmem": ("3dmem", {}),
+    "2.5d": ("2.5d", {}),
+    "3d": ("3d", {}),
+    "ddr-16core": ("ddr", {"cores": "4x4", "core_size": "1.707mm"}),
+    "3dmem-16core": ("3dmem", {"cores": "4x4", "core_size": "1.707mm"}),
+    "2.5d-16core": ("2.5d", {"cores": "4x4", "core_size": "1.707mm"}),
+    "3d-16core": ("3d", {"cores": "4x4", "core_size": "1.707mm"}),
+}
+
+
+def write_default_floorplans(root: str | os.PathLike[str]) -> list[Path]:
+    """Regenerate the ready-made floorplans (:data:`DEFAULT_FLOORPLANS`) under ``root``."""
+    dirs: list[Path] = []
+    for name, (kind, params) in DEFAULT_FLOORPLANS.items():
+        dirs += render(generate(kind, **params), Path(root) / name)
+    return dirs
+
+
 def _num(value: Any) -> str:
     """A number as HotSpot reads it: 12 significant digits, no trailing noise."""
     if isinstance(value, bool):
@@ -846,6 +884,9 @@ def render(
 
 
 def _check_written(d: Path, info: StackInfo, stack: Stack) -> None:
+    from comet.thermal.hotspot_config import read_config, validate_config
+
+    validate_config(read_config(d / CONFIG_NAME))
     validate_generated(stack)
     if len(stack.layers) != len(info.layers):
         raise InputError(
@@ -860,3 +901,11 @@ def _check_written(d: Path, info: StackInfo, stack: Stack) -> None:
                 f"{d}: unit {unit.name} of layer {unit.layer} is missing from the written files",
                 hint="an edited template must keep every block",
             )
+
+
+if __name__ == "__main__":  # python -m comet.floorplan.generate [DIR]: rewrite floorplans/
+    import sys
+
+    target = Path(sys.argv[1]) if len(sys.argv) > 1 else floorplans_dir()
+    for d in write_default_floorplans(target):
+        print(d)
