@@ -313,7 +313,12 @@ def _assemble(
     """Symmetric G from a list of links (i, j, g) plus the ambient conductances on the diagonal."""
     r = np.concatenate(rows).astype(np.int64)
     c = np.concatenate(cols).astype(np.int64)
-    v = np.concatenate([np.broadcast_to(np.asarray(x, float), (len(rr),)) for x, rr in zip(vals, rows, strict=True)])
+    v = np.concatenate(
+        [
+            np.broadcast_to(np.asarray(x, float), (len(rr),))
+            for x, rr in zip(vals, rows, strict=True)
+        ]
+    )
     diag = np.bincount(r, weights=v, minlength=n) + np.bincount(c, weights=v, minlength=n) + g_amb
     i = np.concatenate([r, c, np.arange(n)])
     j = np.concatenate([c, r, np.arange(n)])
@@ -399,7 +404,9 @@ def build_grid_network(
     last_map = layers[-1].map_index
     layers = [
         *layers,
-        GridLayer("spreader", "spreader", c.k_spreader, c.p_spreader, c.t_spreader, True, False, last_map),
+        GridLayer(
+            "spreader", "spreader", c.k_spreader, c.p_spreader, c.t_spreader, True, False, last_map
+        ),
         GridLayer("sink", "sink", c.k_sink, c.p_sink, c.t_sink, True, False, last_map),
     ]
     cw, ch = width / cols, height / rows
@@ -426,7 +433,10 @@ def build_grid_network(
     for li, ly in enumerate(layers):
         if (ly.role, N) not in pkg.edge_r:
             continue
-        rx, ry = cw / (ly.conductivity * ch * ly.thickness), ch / (ly.conductivity * cw * ly.thickness)
+        rx, ry = (
+            cw / (ly.conductivity * ch * ly.thickness),
+            ch / (ly.conductivity * cw * ly.thickness),
+        )
         for side in SIDES:
             r_edge = pkg.edge_r[(ly.role, side)]
             if side in (N, S):
@@ -457,7 +467,10 @@ def build_grid_network(
         raise InputError("no layer dissipates power", hint="mark at least one layer with power Y")
     power_matrix = sp.hstack(power_cols).tocsr()
     if dump_prefixes is None:
-        dump_prefixes = [_DUMP_PREFIX.get(ly.role, "") for ly in layers]
+        dump_prefixes = [
+            f"layer_{ly.map_index}_" if ly.role == "lcf" else _DUMP_PREFIX.get(ly.role, "")
+            for ly in layers
+        ]
     return ThermalNetwork(
         model_type="grid",
         G=G,
