@@ -214,12 +214,12 @@ def validate_floorplan(
         if hits.size:
             j = i + 1 + int(hits[0])
             area = float(ox[hits[0]] * oy[hits[0]])
-            other = fp.blocks[j].name
-            at = "" if lines is None else f" (line {lines[j]})"
+            at = "" if lines is None else f" (line {lines[i]})"
             raise InputError(
-                f"blocks {fp.blocks[i].name!r} and {other!r}{at} overlap by {area:.3g} m^2",
+                f"blocks {fp.blocks[j].name!r} and {fp.blocks[i].name!r}{at} overlap by "
+                f"{area:.3g} m^2",
                 path=where,
-                line=line_of(i),
+                line=line_of(j),
                 hint="blocks must not overlap; check left-x/bottom-y (width and height "
                 "come first on a line)",
             )
