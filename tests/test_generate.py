@@ -367,7 +367,9 @@ def test_user_template_dir(tmp_path: Path) -> None:
     user.mkdir()
     original = (template_dir() / "layer.flp.j2").read_text()
     (user / "layer.flp.j2").write_text(
-        original.replace("# comet floorplan:", "# my own header {{ layer.name }}\n# comet floorplan:")
+        original.replace(
+            "# comet floorplan:", "# my own header {{ layer.name }}\n# comet floorplan:"
+        )
     )
     (d,) = render(generate("3d", banks="4x4x1"), tmp_path / "out", template_dir=user)
     text = (d / "core0.flp").read_text()
@@ -435,3 +437,11 @@ def test_checked_in_floorplans_match_the_generator(tmp_path: Path) -> None:
         for rel in fresh_files:
             if (tmp_path / rel).is_file():
                 assert filecmp.cmp(tmp_path / rel, shipped / rel, shallow=False), rel
+
+
+def test_package_level_call() -> None:
+    import comet.floorplan
+
+    stacks = comet.floorplan.generate("3D", banks="4x4x2")
+    assert [s.name for s in stacks] == ["package"]
+    assert comet.floorplan.generate.render is render

@@ -45,7 +45,9 @@ Every stack carries in ``stack.meta``:
 from __future__ import annotations
 
 import os
+import sys
 import tomllib
+import types
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -903,9 +905,18 @@ def _check_written(d: Path, info: StackInfo, stack: Stack) -> None:
             )
 
 
-if __name__ == "__main__":  # python -m comet.floorplan.generate [DIR]: rewrite floorplans/
-    import sys
+class _CallableModule(types.ModuleType):
+    """Lets ``comet.floorplan.generate(kind, **params)`` call :func:`generate` while
+    ``comet.floorplan.generate.render`` etc. stay reachable (typed code: import the function)."""
 
+    def __call__(self, kind: str, **params: Any) -> list[Stack]:
+        return generate(kind, **params)
+
+
+sys.modules[__name__].__class__ = _CallableModule
+
+
+if __name__ == "__main__":  # python -m comet.floorplan.generate [DIR]: rewrite floorplans/
     target = Path(sys.argv[1]) if len(sys.argv) > 1 else floorplans_dir()
     for d in write_default_floorplans(target):
         print(d)
