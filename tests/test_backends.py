@@ -147,9 +147,7 @@ def test_cli_backend_hotspot(fake: Path, tmp_path: Path, monkeypatch: pytest.Mon
     args = ["hotspot", "-c", "hotspot.config", "-f", "ev6.flp", "-p", "gcc.ptrace"]
     args += ["-materials_file", "example.materials", "-o", "x.ttrace", "-steady_file", "x.steady"]
     backend = ["--backend", "hotspot", "--hotspot-binary", str(fake)]
-    result = CliRunner().invoke(
-        main, [*args, "--backend", "hotspot", "--hotspot-binary", str(fake)]
-    )
+    result = CliRunner().invoke(main, [*args, *backend])
     assert result.exit_code == 0, result.output
     assert "backend hotspot" in result.stdout
     assert "peak transient temperature: 125.85 °C (399.00 K)" in result.stdout  # 300 + 99
@@ -158,9 +156,7 @@ def test_cli_backend_hotspot(fake: Path, tmp_path: Path, monkeypatch: pytest.Mon
     assert np.all(read_node_dump("x.steady")[1] == 310.0)
     # failures are one line, exit status 2
     monkeypatch.setenv("FAKE_FAIL", "1")
-    result = CliRunner().invoke(
-        main, [*args, "--backend", "hotspot", "--hotspot-binary", str(fake)]
-    )
+    result = CliRunner().invoke(main, [*args, *backend])
     assert result.exit_code == 2
     assert result.stderr.count("\n") == 1 and "HotSpot failed with status 1" in result.stderr
     # absent binary
