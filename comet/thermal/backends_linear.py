@@ -83,7 +83,7 @@ class SparseRational:
 
     name = "sparse"
 
-    def __init__(self, network: ThermalNetwork, degree: int = 12) -> None:
+    def __init__(self, network: ThermalNetwork, degree: int = 8) -> None:
         self.G = network.G.tocsc()
         self.C = network.C
         self.rational = cf_exp(degree)

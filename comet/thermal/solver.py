@@ -45,7 +45,7 @@ LEAKAGE_TOL = 0.01  # K
 LEAKAGE_MAX_ITER = 100
 
 
-def make_backend(network: ThermalNetwork, solver: str = "auto", degree: int = 12) -> LinearBackend:
+def make_backend(network: ThermalNetwork, solver: str = "auto", degree: int = 8) -> LinearBackend:
     """The linear back end for ``network``: ``auto``, ``dense``, ``sparse`` or ``structured``."""
     if solver == "auto":
         if network.n_nodes <= DENSE_LIMIT:
@@ -76,7 +76,7 @@ class ThermalModel:
         config: ThermalConfig,
         *,
         solver: str = "auto",
-        degree: int = 12,
+        degree: int = 8,
     ) -> None:
         if config.grid_map_mode not in MAP_MODES:
             raise InputError(

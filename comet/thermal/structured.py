@@ -23,14 +23,18 @@ batched L x L products, and per shift O(R C L) work on the edge layers plus an m
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 import scipy.fft as sfft
+from threadpoolctl import ThreadpoolController
 
 from comet.thermal.network import GridStructure, ThermalNetwork
 from comet.thermal.package import E, N, S, W
 from comet.thermal.rational import cf_exp
+
+_BLAS = ThreadpoolController()
 
 
 def dct_basis(n: int) -> np.ndarray:
@@ -68,28 +72,35 @@ class _Shifts:
         J, m, P = len(zs), st.m, st.P
         self.inv = 1.0 / (h * st.lam[None, :, :] + zs[:, None, None])  # (J, n_modes, L)
         self.VI = st.V[None, :, st.edge_layers, :].transpose(0, 2, 1, 3) * self.inv[:, None, :, :]
+        # (n_modes, 2*J*ne, L) real: rows [Re VI; Im VI] for batched real products per mode
+        vi = self.VI.transpose(2, 0, 1, 3).reshape(st.nm, J * len(st.edge_layers), st.L)
+        self.VI_ri = np.ascontiguousarray(np.concatenate([vi.real, vi.imag], axis=1))
         self.A = np.empty((J, m, P), dtype=dtype)
         self.Z = np.empty((J, m, m), dtype=dtype)
         self.B = np.empty((J, P, m), dtype=dtype)
         self.D = np.empty((J, P, P), dtype=dtype)
+        # The shifts are independent: build them on two threads (LAPACK releases the GIL).
+        with ThreadPoolExecutor(max_workers=min(2, J)) as pool:
+            list(pool.map(lambda j: self._build(st, h, zs[j], j), range(J)))
+
+    def _build(self, st: Structured, h: float, z: complex, j: int) -> None:
         Kl = st.K_link
-        for j, z in enumerate(zs):
-            Mpp_inv = np.linalg.inv(h * st.Gpp + z * np.diag(st.Cp))
-            kp = h * (Kl @ Mpp_inv)  # (m, P)
-            low = h * h * (Mpp_inv @ Kl.T)  # W = h diag(d) - Kl @ low
-            Q = st.capacitance_matrix(self.inv[j])
-            QW = Q * (h * st.d)[None, :] - (Q @ Kl) @ low
-            QW[np.diag_indices(m)] += 1.0
-            # Z = W (I + Q W)^-1  <=>  (I + Q W)^T Z^T = W^T  (W symmetric)
-            Wm = np.diag(h * st.d).astype(dtype) - Kl @ low
-            Z = np.linalg.solve(QW.T, Wm).T
-            Qkp = Q @ kp  # (m, P)
-            hKt = Mpp_inv @ (h * Kl.T)  # (P, m)
-            hKtQ = hKt @ Q  # (P, m)
-            self.Z[j] = Z
-            self.A[j] = kp - Z @ Qkp
-            self.B[j] = hKt - hKtQ @ Z
-            self.D[j] = Mpp_inv + hKt @ Qkp - hKtQ @ (Z @ Qkp)
+        Mpp_inv = np.linalg.inv(h * st.Gpp + z * np.diag(st.Cp))
+        kp = h * (Kl @ Mpp_inv)  # (m, P)
+        low = h * h * (Mpp_inv @ Kl.T)  # W = h diag(d) - Kl @ low
+        Q = st.capacitance_matrix(self.inv[j])
+        QW = Q * (h * st.d)[None, :] - (Q @ Kl) @ low
+        QW[np.diag_indices(st.m)] += 1.0
+        Wm = np.diag(h * st.d) - Kl @ low
+        # Z = W (I + Q W)^-1  <=>  (I + Q W)^T Z^T = W^T  (W symmetric)
+        Z = np.linalg.solve(QW.T, Wm).T
+        Qkp = Q @ kp  # (m, P)
+        hKt = Mpp_inv @ (h * Kl.T)  # (P, m)
+        hKtQ = hKt @ Q  # (P, m)
+        self.Z[j] = Z
+        self.A[j] = kp - Z @ Qkp
+        self.B[j] = hKt - hKtQ @ Z
+        self.D[j] = Mpp_inv + hKt @ Qkp - hKtQ @ (Z @ Qkp)
 
 
 class Structured:
@@ -97,7 +108,7 @@ class Structured:
 
     name = "structured"
 
-    def __init__(self, network: ThermalNetwork, degree: int = 12) -> None:
+    def __init__(self, network: ThermalNetwork, degree: int = 8) -> None:
         s = network.grid
         if s is None:
             raise ValueError("structured solver needs a grid network")
@@ -154,6 +165,11 @@ class Structured:
             Gpp[b, a] -= g
         self.Gpp = Gpp
         self.edge_layers = sorted({ln.layer for ln in lines})
+        expected = [(layer, side) for layer in self.edge_layers for side in (W, E, N, S)]
+        if [(ln.layer, ln.side) for ln in lines] != expected:
+            raise ValueError("edge links must come per layer in W, E, N, S order")
+        self._psi_we = np.ascontiguousarray(self.Psi[[0, -1], :])  # (2, C)
+        self._phi_ns = np.ascontiguousarray(self.Phi[[0, -1], :])  # (2, R)
         self.edge_slot = {layer: i for i, layer in enumerate(self.edge_layers)}
         self.C = network.C
         self.rational = cf_exp(degree)
@@ -173,39 +189,30 @@ class Structured:
         return sfft.idctn(cube, type=2, norm="ortho", axes=(1, 2)).reshape(-1)
 
     def _lines_from_fields(self, fields: np.ndarray) -> np.ndarray:
-        """Edge-line values (J, m) from mode-space fields of the edge layers (J, n_el, n_modes)."""
-        J = fields.shape[0]
-        out = np.empty((J, self.m), dtype=fields.dtype)
-        cube = fields.reshape(J, len(self.edge_layers), self.R, self.Cc)
-        for ln in self.lines:
-            yl = cube[:, self.edge_slot[ln.layer]]
-            sl = slice(ln.start, ln.start + ln.length)
-            if ln.side == N:
-                out[:, sl] = (self.Phi[0] @ yl) @ self.Psi.T
-            elif ln.side == S:
-                out[:, sl] = (self.Phi[-1] @ yl) @ self.Psi.T
-            elif ln.side == W:
-                out[:, sl] = (yl @ self.Psi[0]) @ self.Phi.T
-            else:
-                out[:, sl] = (yl @ self.Psi[-1]) @ self.Phi.T
-        return out
+        """Edge-line values (J, m) from mode-space fields of the edge layers (J, n_el, n_modes).
+
+        Lines are stored per edge layer as [W (R), E (R), N (C), S (C)].
+        """
+        J, ne = fields.shape[0], len(self.edge_layers)
+        cube = fields.reshape(J, ne, self.R, self.Cc)
+        we = np.matmul(cube, self._psi_we.T)  # (J, ne, R, 2): sum_q hat[p,q] psi_q(j_edge)
+        we = np.matmul(self.Phi, we)  # (J, ne, R, 2): physical values down the W/E columns
+        ns = np.matmul(self._phi_ns, cube)  # (J, ne, 2, C)
+        ns = np.matmul(ns, self.Psi.T)  # (J, ne, 2, C)
+        out = np.concatenate(
+            [we.transpose(0, 1, 3, 2).reshape(J, ne, -1), ns.reshape(J, ne, -1)], axis=2
+        )
+        return out.reshape(J, self.m)
 
     def _fields_from_lines(self, v: np.ndarray) -> np.ndarray:
         """Mode-space fields (J, n_el, n_modes) of the grid vectors ``E v_j`` (v: (J, m))."""
-        J = v.shape[0]
-        out = np.zeros((J, len(self.edge_layers), self.R, self.Cc), dtype=v.dtype)
-        for ln in self.lines:
-            g = v[:, ln.start : ln.start + ln.length]
-            slot = self.edge_slot[ln.layer]
-            if ln.side == N:
-                out[:, slot] += self.Phi[0][None, :, None] * (g @ self.Psi)[:, None, :]
-            elif ln.side == S:
-                out[:, slot] += self.Phi[-1][None, :, None] * (g @ self.Psi)[:, None, :]
-            elif ln.side == W:
-                out[:, slot] += (g @ self.Phi)[:, :, None] * self.Psi[0][None, None, :]
-            else:
-                out[:, slot] += (g @ self.Phi)[:, :, None] * self.Psi[-1][None, None, :]
-        return out.reshape(J, len(self.edge_layers), self.nm)
+        J, ne, R, Cc = v.shape[0], len(self.edge_layers), self.R, self.Cc
+        per = v.reshape(J, ne, 2 * R + 2 * Cc)
+        g_we = per[:, :, : 2 * R].reshape(J, ne, 2, R)
+        g_ns = per[:, :, 2 * R :].reshape(J, ne, 2, Cc)
+        out = np.matmul(np.matmul(g_we, self.Phi).transpose(0, 1, 3, 2), self._psi_we)
+        out += np.matmul(self._phi_ns.T, np.matmul(g_ns, self.Psi))
+        return out.reshape(J, ne, self.nm)
 
     def capacitance_matrix(self, inv: np.ndarray) -> np.ndarray:
         """``E^T (h G0 + z C)^-1 E`` for the edge lines, given ``inv = 1/(h lam + z)``."""
@@ -254,7 +261,8 @@ class Structured:
     def steady(self, f: np.ndarray) -> np.ndarray:
         """``G^-1 f`` (K) through the same operators with h = 1, z = 0."""
         if self._steady is None:
-            self._steady = _Shifts(self, 1.0, np.zeros(1))
+            with _BLAS.limit(limits=1, user_api="blas"):
+                self._steady = _Shifts(self, 1.0, np.zeros(1))
         sh = self._steady
         b = self._eig(self.to_modes(f[: self.ng]))  # (n_modes, L)
         bp = f[self.ng :]
@@ -271,7 +279,8 @@ class Structured:
         return np.concatenate([self.from_modes(hat), xp])
 
     def propagator(self, h: float) -> StructuredPropagator:
-        return StructuredPropagator(self, h)
+        with _BLAS.limit(limits=1, user_api="blas"):
+            return StructuredPropagator(self, h)
 
 
 class StructuredPropagator:
@@ -295,9 +304,13 @@ class StructuredPropagator:
         # -2 Re sum_j coef_j inv_j, so that the separable update is alpha*eu + beta*ef
         self.alpha = -2.0 * np.real(np.einsum("j,jnk->nk", a, sh.inv))
         self.beta = -2.0 * np.real(np.einsum("j,jnk->nk", b, sh.inv))
-        self.VIu = sh.VI  # (J, n_el, n_modes, L)
 
     def advance(self, T: np.ndarray, f: np.ndarray) -> np.ndarray:
+        # Many small products: one BLAS thread is several times faster than two here.
+        with _BLAS.limit(limits=1, user_api="blas"):
+            return self._advance(T, f)
+
+    def _advance(self, T: np.ndarray, f: np.ndarray) -> np.ndarray:
         st, sh = self.st, self.sh
         ng = st.ng
         CT = st.C * T
@@ -307,13 +320,16 @@ class StructuredPropagator:
         x_eig = self.alpha * eu + self.beta * ef
         bp = self.a[:, None] * CT[None, ng:] + self.b[:, None] * f[None, ng:]  # (J, P)
         if st.m:
-            gu = np.einsum("jenk,nk->jen", self.VIu, eu)
-            gf = np.einsum("jenk,nk->jen", self.VIu, ef)
-            fields = self.a[:, None, None] * gu + self.b[:, None, None] * gf
-            e0 = st._lines_from_fields(fields)  # (J, m)
+            J, ne, nm = len(self.a), len(st.edge_layers), st.nm
+            g = np.matmul(sh.VI_ri, eig)  # (n_modes, 2*J*ne, 2): [Re; Im] x [u, f]
+            g = g[:, : J * ne] + 1j * g[:, J * ne :]  # (n_modes, J*ne, 2)
+            g = g.reshape(nm, J, ne, 2)
+            fields = self.a[None, :, None] * g[..., 0] + self.b[None, :, None] * g[..., 1]
+            e0 = st._lines_from_fields(fields.transpose(1, 2, 0))  # (J, m)
             v = np.einsum("jmp,jp->jm", sh.A, bp) - np.matmul(sh.Z, e0[:, :, None])[:, :, 0]
-            vf = st._fields_from_lines(v)  # (J, n_el, n_modes)
-            x_eig -= 2.0 * np.real(np.einsum("jen,jenk->nk", vf, self.VIu))
+            vf = st._fields_from_lines(v).transpose(2, 0, 1).reshape(nm, 1, J * ne)
+            vf_ri = np.concatenate([vf.real, -vf.imag], axis=2)  # Re(vf VI) = Re Re - Im Im
+            x_eig -= 2.0 * np.matmul(vf_ri, sh.VI_ri)[:, 0, :]
             xp = np.einsum("jpq,jq->jp", sh.D, bp) + np.matmul(sh.B, e0[:, :, None])[:, :, 0]
         else:
             xp = np.einsum("jpq,jq->jp", sh.D, bp)
