@@ -248,7 +248,10 @@ class ThermalModel:
         t_blocks = np.zeros(len(p))
         T = self.backend.steady(self.network.rhs(p))
         for _ in range(LEAKAGE_MAX_ITER):
-            leak = LEAKAGE_A * area * np.exp(LEAKAGE_B * (t_blocks - LEAKAGE_T0))
+            with np.errstate(over="ignore"):
+                leak = LEAKAGE_A * area * np.exp(LEAKAGE_B * (t_blocks - LEAKAGE_T0))
+            if not np.isfinite(leak).all():
+                break
             T = self.backend.steady(self.network.rhs(p + leak))
             new_blocks = self.power_block_temperatures(T)
             if np.max(new_blocks - t_blocks) < LEAKAGE_TOL:

@@ -81,7 +81,7 @@ class _Shifts:
         self.D = np.empty((J, P, P), dtype=dtype)
         # The shifts are independent: build them on two threads (LAPACK releases the GIL).
         with ThreadPoolExecutor(max_workers=min(2, J)) as pool:
-            list(pool.map(lambda j: self._build(st, h, zs[j], j), range(J)))
+            list(pool.map(lambda j: self._build(st, h, zs[j].item(), j), range(J)))
 
     def _build(self, st: Structured, h: float, z: complex, j: int) -> None:
         Kl = st.K_link
@@ -219,13 +219,13 @@ class Structured:
         m = self.m
         Q = np.zeros((m, m), dtype=inv.dtype)
         Mll: dict[tuple[int, int], np.ndarray] = {}
-        for la in self.edge_layers:
-            for lb in self.edge_layers:
-                if (lb, la) in Mll:
-                    Mll[(la, lb)] = Mll[(lb, la)]
+        for layer_a in self.edge_layers:
+            for layer_b in self.edge_layers:
+                if (layer_b, layer_a) in Mll:
+                    Mll[(layer_a, layer_b)] = Mll[(layer_b, layer_a)]
                     continue
-                Mll[(la, lb)] = np.einsum(
-                    "nk,nk,nk->n", self.V[:, la, :], self.V[:, lb, :], inv
+                Mll[(layer_a, layer_b)] = np.einsum(
+                    "nk,nk,nk->n", self.V[:, layer_a, :], self.V[:, layer_b, :], inv
                 ).reshape(self.R, self.Cc)
         Phi, Psi = self.Phi, self.Psi
         row = {N: Phi[0], S: Phi[-1]}
