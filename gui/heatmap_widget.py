@@ -322,23 +322,21 @@ class HeatmapWidget(QWidget):
         p.end()
 
     def _draw_labels(self, p: QPainter, blocks: object, rects: list[QRectF | None]) -> None:
+        """Each unit's name in white with a dark outline, sized to fit its block (skipped
+        where it cannot be read)."""
         names = [b.name for b in blocks]  # type: ignore[attr-defined]
-        sizes = [r for r in rects if r is not None]
-        if not sizes:
-            return
-        longest = max(len(n) for n in names) or 1
-        smallest = min(min(r.width(), r.height() * 2.5) for r in sizes)
-        pt = min(11.0, smallest / longest * 1.5)
-        if pt < 6.0:
-            return
-        font = QFont(self.font())
-        font.setPointSizeF(pt)
-        fm = QFontMetricsF(font)
+        base = QFont(self.font())
         stroke = QPen(QColor(0, 0, 0, 220))
         stroke.setWidthF(2.5)
         for name, r in zip(names, rects, strict=True):
             if r is None:
                 continue
+            pt = min(11.0, r.width() * 0.9 / (0.62 * max(len(name), 2)) * 0.75, r.height() * 0.45)
+            if pt < 6.0:
+                continue
+            font = QFont(base)
+            font.setPointSizeF(pt)
+            fm = QFontMetricsF(font)
             path = QPainterPath()
             w = fm.horizontalAdvance(name)
             path.addText(

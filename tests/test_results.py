@@ -254,3 +254,89 @@ def test_writer_accepts_a_stack_and_stack_files(tmp_path: Path) -> None:
 
 def test_list_units_natural_order() -> None:
     assert list_units(["C_10", "C_2", "B_1", "C_1"]) == ["B_1", "C_1", "C_2", "C_10"]
+
+
+# ----------------------------------------------------------------------------- HotSpot outputs
+
+REF = Path(__file__).parent / "data" / "reference"
+
+
+def test_run_from_hotspot_block_ev6(tmp_path: Path) -> None:
+    from comet.sim.hotspot_import import run_from_hotspot
+    from comet.thermal.traces import read_ttrace
+
+    ev6 = REF / "ev6"
+    path = run_from_hotspot(
+        ev6 / "expected" / "block.ttrace",
+        ev6 / "ev6.flp",
+        tmp_path / "gcc",
+        ptrace=ev6 / "gcc.ptrace",
+        config=ev6 / "hotspot.config",
+    )
+    run = Run(path)
+    names, temps = read_ttrace(ev6 / "expected" / "block.ttrace")
+    assert run.status == "complete"
+    assert list(run.temperature.columns) == names
+    # 100 rows of 10 ms (sampling_intvl of the config), time = end of each step
+    np.testing.assert_allclose(run.times, np.arange(1, 101) * 0.01)
+    np.testing.assert_allclose(run.temperature.to_numpy(), temps - 273.15, atol=1e-4)
+    assert run.power["IntReg_0"].iloc[0] > 0
+    assert [(la.name, la.kind) for la in run.layers] == [("chip", "core")]
+    assert {b.name for b in run.layers[0].blocks} == set(names)
+    assert run.summary["peak_degC"]["IntReg_0"] == pytest.approx(
+        temps[:, names.index("IntReg_0")].max() - 273.15
+    )
+    assert (run.path / "stack" / "ev6.flp").exists()
+    assert run.config["source"] == "hotspot"
+
+
+def test_run_from_hotspot_lcf_stack_with_grid(tmp_path: Path) -> None:
+    from comet.sim.hotspot_import import run_from_hotspot
+
+    s3 = REF / "stack3d"
+    grids = np.full((2, 3, 4, 4), 330.0)
+    grids[1, 0, 0, 0] = 350.0
+    path = run_from_hotspot(
+        s3 / "expected" / "grid64.ttrace",
+        s3 / "stack.lcf",
+        tmp_path / "s3",
+        config=s3 / "hotspot.config",
+        grid_temperatures=(np.array([0.5, 1.0]), grids),
+    )
+    run = Run(path)
+    assert len(run.times) == 1000 and run.times[-1] == pytest.approx(1.0)
+    assert run.power.empty
+    assert [la.name for la in run.layers][:3] == ["core", "tim0", "dram0"]
+    assert run.unit_layer["d2bank_1_1"] == "dram2"
+    assert run.layer("dram3").kind == "dram"
+    assert run.grid is not None and run.grid.layer_names == ["core", "tim0", "dram0"]
+    assert run.grid.temperature_degC[1, 0, 0, 0] == pytest.approx(350.0 - 273.15)
+    assert sorted(p.name for p in (run.path / "stack").glob("*.flp"))[:2] == [
+        "core.flp",
+        "dram0.flp",
+    ]
+
+
+def test_run_from_hotspot_errors(tmp_path: Path) -> None:
+    from comet.sim.hotspot_import import run_from_hotspot
+
+    ev6, s3 = REF / "ev6", REF / "stack3d"
+    with pytest.raises(InputError, match="not blocks of ev6.flp"):
+        run_from_hotspot(s3 / "expected" / "grid64.ttrace", ev6 / "ev6.flp", tmp_path / "a")
+    short = tmp_path / "short.ptrace"
+    lines = (ev6 / "gcc.ptrace").read_text().splitlines()
+    short.write_text("\n".join(lines[:5]) + "\n")
+    with pytest.raises(InputError, match="4 rows"):
+        run_from_hotspot(
+            ev6 / "expected" / "block.ttrace", ev6 / "ev6.flp", tmp_path / "b", ptrace=short
+        )
+    with pytest.raises(InputError, match="sampling_intvl must be positive"):
+        run_from_hotspot(
+            ev6 / "expected" / "block.ttrace", ev6 / "ev6.flp", tmp_path / "c", sampling_intvl=0
+        )
+    bad = tmp_path / "bad.config"
+    bad.write_text("-sampling_intvl fast\n")
+    with pytest.raises(InputError, match="bad.config:1: sampling_intvl 'fast'"):
+        run_from_hotspot(
+            ev6 / "expected" / "block.ttrace", ev6 / "ev6.flp", tmp_path / "d", config=bad
+        )

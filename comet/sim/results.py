@@ -262,7 +262,7 @@ class TraceStats:
         for u, p in peak.items():
             layer = (unit_layer or {}).get(u)
             if layer is not None and p is not None:
-                layer_peak[layer] = max(layer_peak.get(layer, -math.inf), p)
+                layer_peak[layer] = round(max(layer_peak.get(layer, -math.inf), p), 9)
         energy: dict[str, float] = {"total": float(self.energy.sum())}
         energy.update({u: float(e) for u, e in zip(self.power_units, self.energy, strict=True)})
         return {
@@ -279,8 +279,9 @@ class TraceStats:
 
 
 def _num(x: float) -> float | None:
+    """A JSON-friendly number: None for inf/NaN, rounded to 1e-9 (no float noise)."""
     x = float(x)
-    return x if math.isfinite(x) else None
+    return round(x, 9) if math.isfinite(x) else None
 
 
 # --------------------------------------------------------------------------- atomic files

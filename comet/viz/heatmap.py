@@ -53,15 +53,17 @@ def _figure(figsize: tuple[float, float], dpi: float) -> Figure:
     return Figure(figsize=figsize, dpi=dpi)
 
 
-def _label_size(view: LayerView, panel_inches: float) -> float:
-    """Font size (pt) that fits unit names in the smallest block of the layer."""
+def _label_sizes(view: LayerView, panel_inches: float, largest: float = 9.0) -> np.ndarray:
+    """Font size (pt) of each block's name so that it fits inside the block (0 if too small)."""
     rects = view.rects()
     if rects.size == 0:
-        return 0.0
+        return np.zeros(0)
     span = max(view.layer.width, view.layer.height) or 1.0
-    small = float(np.min(np.minimum(rects[:, 2], rects[:, 3] * 2.0))) / span
-    longest = max(len(b.name) for b in view.layer.blocks)
-    return float(np.clip(small * panel_inches * 72.0 / max(longest, 3) * 1.6, 0.0, 9.0))
+    w_pt = rects[:, 2] / span * panel_inches * 72.0
+    h_pt = rects[:, 3] / span * panel_inches * 72.0
+    chars = np.array([max(len(b.name), 2) for b in view.layer.blocks], dtype=float)
+    size = np.minimum(np.minimum(w_pt * 0.9 / (0.62 * chars), h_pt * 0.6), largest)
+    return np.where(size >= 4.0, size, 0.0)
 
 
 class HeatmapPanels:
@@ -177,18 +179,19 @@ class HeatmapPanels:
                 coll.set_array(np.zeros(len(patches)))
             ax.add_collection(coll)
             ax.set_facecolor("#b0b0b0")  # blocks without data show through as grey
-            fsize = _label_size(view, panel_inches) if labels else 0.0
+            sizes = _label_sizes(view, panel_inches) if labels else np.zeros(len(patches))
             texts: list[Any] = []
             self._labels.append(texts)
-            if fsize >= 4.0:
-                for x, y, w, h, b in zip(
-                    rects[:, 0],
-                    rects[:, 1],
-                    rects[:, 2],
-                    rects[:, 3],
-                    view.layer.blocks,
-                    strict=True,
-                ):
+            for x, y, w, h, b, fsize in zip(
+                rects[:, 0],
+                rects[:, 1],
+                rects[:, 2],
+                rects[:, 3],
+                view.layer.blocks,
+                sizes,
+                strict=True,
+            ):
+                if fsize > 0:
                     texts.append(
                         ax.text(
                             x + w / 2,
@@ -370,9 +373,9 @@ def floorplan_figure(
             lw=0.7,
         )
         ax.add_collection(coll)
-        fsize = max(_label_size(view, panel_inches), 0.0)
-        if fsize >= 3.5:
-            for (x, y, w, h), b in zip(rects, view.layer.blocks, strict=True):
+        sizes = _label_sizes(view, panel_inches)
+        for (x, y, w, h), b, fsize in zip(rects, view.layer.blocks, sizes, strict=True):
+            if fsize > 0:
                 ax.text(x + w / 2, y + h / 2, b.name, ha="center", va="center", fontsize=fsize)
         ax.set_xlim(0, view.layer.width * MM)
         ax.set_ylim(0, view.layer.height * MM)
