@@ -224,7 +224,7 @@ def test_no_arguments() -> None:
         (["-p", "gcc.ptrace"], "no floorplan"),
         ([*EV6, "-grid_map_mode", "median"], "-grid_map_mode is 'median'"),
         ([*EV6, "-model_type", "grid", "-grid_map_mode", "x"], "-grid_map_mode is 'x'"),
-        ([*EV6, "-detailed_3D", "on"], "-detailed_3D on is not supported"),
+        ([*EV6, "-detailed_3D", "on"], "-detailed_3D on needs the grid model"),
         ([*EV6, "-use_microchannels", "1"], "microchannels (-use_microchannels 1) are not"),
         ([*EV6, "-sampling_intvl", "0"], "command line: -sampling_intvl is 0.0"),
         (["-f", "ev6.flp", "-p", "gcc.ptrace", "-c", "nope.config"], "nope.config: config file"),

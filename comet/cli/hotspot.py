@@ -20,7 +20,13 @@ from comet.cli.common import handle_errors
 from comet.errors import InputError
 
 #: comet's own options: name -> takes a value.
-_COMET_OPTIONS = {"--backend": True, "--hotspot-binary": True, "-q": False, "--quiet": False}
+_COMET_OPTIONS = {
+    "--backend": True,
+    "--hotspot-binary": True,
+    "-q": False,
+    "--quiet": False,
+    "--hotspot7-lateral": False,
+}
 _HELP = ("-h", "--help")
 
 USAGE = """\
@@ -41,6 +47,8 @@ Usage: comet hotspot -f <file> -p <file> [-o <file>] [-c <file>] [-d <file>] [op
 comet options:
   --backend builtin|hotspot   solver: comet's (default) or a HotSpot 7 binary
   --hotspot-binary PATH       the HotSpot binary (default: $COMET_HOTSPOT, then PATH)
+  --hotspot7-lateral          reproduce HotSpot 7's swapped lateral resistances on
+                              non-square grid cells (comet's default is the physical one)
   -q, --quiet                 no summary
   -h, --help                  this help
 """
@@ -74,7 +82,12 @@ def parse_pairs(args: Sequence[str]) -> list[tuple[str, str]]:
 
 def split_args(args: Sequence[str]) -> tuple[dict[str, Any], list[str]]:
     """Separate comet's options from HotSpot's pairs: ``(comet options, HotSpot arguments)``."""
-    opts: dict[str, Any] = {"backend": "builtin", "hotspot_binary": None, "quiet": False}
+    opts: dict[str, Any] = {
+        "backend": "builtin",
+        "hotspot_binary": None,
+        "quiet": False,
+        "hotspot7_lateral": False,
+    }
     rest: list[str] = []
     items = list(args)
     k = 0
@@ -93,7 +106,9 @@ def split_args(args: Sequence[str]) -> tuple[dict[str, Any], list[str]]:
                     raise InputError(f"{name} needs a value", path="command line")
                 opts[name.lstrip("-").replace("-", "_")] = value
             else:
-                opts["quiet"] = True
+                opts[
+                    "quiet" if name in ("-q", "--quiet") else name.lstrip("-").replace("-", "_")
+                ] = True
                 k += 1
         else:
             # a HotSpot pair: the name and its value, whatever the value looks like
@@ -147,6 +162,7 @@ def hotspot(ctx: click.Context) -> None:
     from comet.thermal.hotspot_run import HotSpotOptions, run_hotspot
 
     options = HotSpotOptions.from_pairs(pairs)
+    options.hotspot7_lateral = bool(opts["hotspot7_lateral"])
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         if opts["backend"] == "hotspot":

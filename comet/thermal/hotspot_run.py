@@ -101,6 +101,8 @@ class HotSpotOptions:
     use_microchannels: str = "0"
     materials_file: str | None = None
     overrides: list[tuple[str, str]] = field(default_factory=list)
+    #: comet only: reproduce HotSpot 7's swapped lateral resistances on non-square cells.
+    hotspot7_lateral: bool = False
 
     @classmethod
     def from_pairs(cls, pairs: Sequence[tuple[str, str]]) -> HotSpotOptions:
@@ -152,6 +154,7 @@ class HotSpotInputs:
     power: np.ndarray  # (rows, columns) W, trace column order
     notes: list[str] = field(default_factory=list)
     init: tuple[list[str], np.ndarray] | None = None  # init file (names, K), already clipped
+    hotspot7_lateral: bool = False
 
     @property
     def group_sizes(self) -> list[int] | None:
@@ -200,13 +203,8 @@ def is_null(value: str | None) -> bool:
 
 
 def check_unsupported(opts: HotSpotOptions) -> None:
-    if opts.detailed_3D == "on":
-        raise InputError(
-            "-detailed_3D on is not supported (per-block materials and microchannels)",
-            path="command line",
-            hint="remove -detailed_3D; 7-field .flp lines are then read but their own "
-            "heat capacity and resistivity are not used, as in HotSpot without it",
-        )
+    if opts.detailed_3D not in ("on", "off"):
+        raise InputError(f"-detailed_3D {opts.detailed_3D!r} is not on or off", path="command line")
     try:
         micro = int(opts.use_microchannels)
     except ValueError:
@@ -311,6 +309,14 @@ def load_inputs(opts: HotSpotOptions) -> HotSpotInputs:
         materials,
         config_path=None if is_null(opts.config_file) else opts.config_file,
     )
+    if opts.detailed_3D == "on":
+        if config.grid_layer_file is None or config.model_type != "grid":
+            raise InputError(
+                "-detailed_3D on needs the grid model and a layer configuration file",
+                path="command line",
+                hint="add -model_type grid -grid_layer_file <file.lcf>",
+            )
+        config = config.with_values(detailed_3D_used=1)
     floorplan: Floorplan | None = None
     stack: Stack | None = None
     if config.grid_layer_file is not None:
@@ -341,6 +347,7 @@ def load_inputs(opts: HotSpotOptions) -> HotSpotInputs:
                 config = config.with_values(**{key: None})
     names, power = read_ptrace(str(opts.ptrace_file))
     inputs = HotSpotInputs(config, materials, floorplan, stack, names, power, notes)
+    inputs.hotspot7_lateral = opts.hotspot7_lateral
     if not is_null(opts.ttrace_file) and config.init_file is not None:
         inputs.init = read_node_dump(config.init_file)
     return inputs
@@ -350,10 +357,11 @@ def build_model(inputs: HotSpotInputs) -> ThermalModel:
     """The thermal model of the inputs (LCF stack or HotSpot's default layers)."""
     from comet.thermal.solver import ThermalModel
 
+    compat = inputs.hotspot7_lateral
     if inputs.stack is not None:
-        return ThermalModel.from_stack(inputs.stack, inputs.config)
+        return ThermalModel.from_stack(inputs.stack, inputs.config, hotspot7_lateral=compat)
     assert inputs.floorplan is not None
-    return ThermalModel.from_floorplan(inputs.floorplan, inputs.config)
+    return ThermalModel.from_floorplan(inputs.floorplan, inputs.config, hotspot7_lateral=compat)
 
 
 def _init_groups(model: ThermalModel) -> tuple[list[tuple[str, list[str]]], int]:

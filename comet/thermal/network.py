@@ -109,6 +109,18 @@ class GridStructure:
     cap: np.ndarray
     edges: list[EdgeLink]
     package: PackageLinks
+    #: Per-cell properties (``detailed_3D``); when set they replace the uniform ones above:
+    #: ``cell_gx`` (L, R, C-1) between (i, j) and (i, j+1), ``cell_gy`` (L, R-1, C) between
+    #: (i, j) and (i+1, j), ``cell_gz`` (L-1, R, C) between layers, ``cell_cap`` (L, R, C).
+    cell_gx: np.ndarray | None = None
+    cell_gy: np.ndarray | None = None
+    cell_gz: np.ndarray | None = None
+    cell_cap: np.ndarray | None = None
+
+    @property
+    def uniform(self) -> bool:
+        """True when every layer is uniform (the structured solver applies)."""
+        return self.cell_gx is None
 
     @property
     def n_layers(self) -> int:
@@ -383,10 +395,17 @@ def build_grid_network(
     layers: list[GridLayer],
     config: ThermalConfig,
     dump_prefixes: list[str] | None = None,
+    *,
+    hotspot7_lateral: bool = False,
 ) -> ThermalNetwork:
     """HotSpot's grid model over ``layers`` (spreader and sink are appended here).
 
     ``floorplans[k]`` is the floorplan of map index ``k``; all must share one footprint.
+
+    ``hotspot7_lateral`` reproduces a HotSpot 7 quirk: its grid solvers link north-south
+    neighbours with ``rx`` and east-west neighbours with ``ry`` (``find_res``), which is the same
+    on square cells but wrong on non-square ones (8 K on ev6 at 64x16). comet uses the physical
+    orientation unless this is set.
     """
     c = config
     rows, cols = int(c.grid_rows), int(c.grid_cols)
@@ -417,6 +436,11 @@ def build_grid_network(
     lateral = np.array([ly.lateral for ly in layers])
     gx = np.where(lateral, k * ch * t / cw, NO_FLOW)
     gy = np.where(lateral, k * cw * t / ch, NO_FLOW)
+    if hotspot7_lateral:
+        gx, gy = (
+            np.where(lateral, k * cw * t / ch, NO_FLOW),
+            np.where(lateral, k * ch * t / cw, NO_FLOW),
+        )
     rz = t / (k * a)
     rz_sink = rz[-1] + c.r_convec * c.s_sink**2 / a
     gz = 1.0 / rz[:-1]
@@ -446,8 +470,10 @@ def build_grid_network(
             edges.append(EdgeLink(li, side, pkg.edge_node[(ly.role, side)], g))
 
     structure = GridStructure(rows, cols, cw, ch, layers, gx, gy, gz, g_amb, cap, edges, pkg)
-    G, C, g_amb_nodes = assemble_grid(structure)
     maps = [block_grid_map(f, width, height, rows, cols) for f in floorplans]
+    if c.detailed_3D_used:
+        _detailed_cells(structure, floorplans, maps, rz, rz_sink, hotspot7_lateral)
+    G, C, g_amb_nodes = assemble_grid(structure)
     power_cols: list[sp.csr_matrix] = []
     names: list[str] = []
     n_cells = rows * cols
@@ -501,6 +527,8 @@ def assemble_grid(s: GridStructure) -> tuple[sp.csr_matrix, np.ndarray, np.ndarr
     rows: list[np.ndarray] = []
     cols: list[np.ndarray] = []
     vals: list[np.ndarray] = []
+    if not s.uniform:
+        return _assemble_cells(s)
     for li in range(L):
         off = li * nc
         if s.gx[li] > 0:
@@ -527,4 +555,110 @@ def assemble_grid(s: GridStructure) -> tuple[sp.csr_matrix, np.ndarray, np.ndarr
     g_amb = np.concatenate([np.repeat(s.g_amb, nc), s.package.ambient_conductance])
     G = _assemble(n, rows, cols, vals, g_amb)
     C = np.concatenate([np.repeat(s.cap, nc), s.package.capacitance])
+    return G, C, g_amb
+
+
+#: HotSpot's detailed_3D occupancy above which a cell takes its block's own properties.
+OCCUPANCY_THRESHOLD = 0.95
+
+
+def _detailed_cells(
+    s: GridStructure,
+    floorplans: list[Floorplan],
+    maps: list[BlockGridMap],
+    rz_layer: np.ndarray,
+    rz_sink: float,
+    hotspot7_lateral: bool,
+) -> None:
+    """Per-cell properties of HotSpot's ``-detailed_3D on`` (``new_blist``/``blist_append``).
+
+    In a stack layer, a cell covered >= 95 % by one block takes that block's resistivity and
+    heat capacity (7-field .flp lines; the layer's values otherwise); a cell shared by several
+    blocks gets the occupancy-weighted parallel conductance of its blocks and the layer's heat
+    capacity. Spreader, sink and secondary-path layers keep the layer values. Links join half
+    cells (``r_a/2 + r_b/2``), except that a link to layer 0 takes layer 0's full ``rz``.
+    """
+    R, Cc, cw, ch = s.rows, s.cols, s.cell_width, s.cell_height
+    L = s.n_layers
+    a = cw * ch
+    t = np.array([ly.thickness for ly in s.layers])
+    k = np.array([ly.conductivity for ly in s.layers])
+    # per-cell conductances of the cell itself (x, y, z directions) and capacitance
+    gx_cell = np.repeat((k * ch * t / cw)[:, None], R * Cc, axis=1)
+    gy_cell = np.repeat((k * cw * t / ch)[:, None], R * Cc, axis=1)
+    gz_cell = np.repeat((1.0 / rz_layer)[:, None], R * Cc, axis=1)
+    gz_cell[-1] = 1.0 / rz_sink  # HotSpot's sink rz includes its share of r_convec
+    cap_cell = np.repeat(s.cap[:, None], R * Cc, axis=1)
+    for li, ly in enumerate(s.layers):
+        if ly.role != "lcf":
+            continue
+        flp = floorplans[ly.map_index]
+        occ = maps[ly.map_index].occupancy.tocsr()
+        locked = np.zeros(R * Cc, bool)
+        seen = np.zeros(R * Cc, bool)
+        gx = np.zeros(R * Cc)
+        gy = np.zeros(R * Cc)
+        gz = np.zeros(R * Cc)
+        cap = cap_cell[li].copy()
+        for u, b in enumerate(flp.blocks):
+            ku = 1.0 / b.resistivity if b.resistivity is not None else ly.conductivity
+            cu = b.heat_capacity if b.heat_capacity is not None else ly.heat_capacity
+            gxu = ku * ch * ly.thickness / cw
+            gyu = ku * cw * ly.thickness / ch
+            gzu = ku * a / ly.thickness
+            row = occ.getrow(u)
+            for cell, o in zip(row.indices, row.data, strict=True):
+                if locked[cell]:
+                    continue
+                if o >= OCCUPANCY_THRESHOLD:
+                    locked[cell] = True
+                    gx[cell], gy[cell], gz[cell] = gxu, gyu, gzu
+                    cap[cell] = C_FACTOR * cu * ly.thickness * a
+                else:
+                    gx[cell] += gxu * o
+                    gy[cell] += gyu * o
+                    gz[cell] += gzu * o
+                seen[cell] = True
+        gx_cell[li, seen] = gx[seen]
+        gy_cell[li, seen] = gy[seen]
+        gz_cell[li, seen] = gz[seen]
+        cap_cell[li] = cap
+    lateral = np.array([ly.lateral for ly in s.layers])
+    if hotspot7_lateral:
+        gx_cell, gy_cell = gy_cell, gx_cell
+    rx = (1.0 / gx_cell).reshape(L, R, Cc)
+    ry = (1.0 / gy_cell).reshape(L, R, Cc)
+    rz = (1.0 / gz_cell).reshape(L, R, Cc)
+    s.cell_gx = np.where(lateral[:, None, None], 1.0 / (rx[:, :, :-1] / 2 + rx[:, :, 1:] / 2), 0.0)
+    s.cell_gy = np.where(lateral[:, None, None], 1.0 / (ry[:, :-1, :] / 2 + ry[:, 1:, :] / 2), 0.0)
+    rz_link = rz[:-1] / 2 + rz[1:] / 2
+    rz_link[0] = rz[0] + rz[1] / 2
+    s.cell_gz = 1.0 / rz_link
+    s.cell_cap = cap_cell.reshape(L, R, Cc)
+
+
+def _assemble_cells(s: GridStructure) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray]:
+    """``G``, ``C``, ``g_amb`` of a grid structure with per-cell properties."""
+    assert s.cell_gx is not None and s.cell_gy is not None
+    assert s.cell_gz is not None and s.cell_cap is not None
+    R, Cc, L = s.rows, s.cols, s.n_layers
+    nc = R * Cc
+    ng = L * nc
+    n = ng + s.package.n_nodes
+    idx = np.arange(ng).reshape(L, R, Cc)
+    rows = [idx[:, :, :-1].ravel(), idx[:, :-1, :].ravel(), idx[:-1].ravel()]
+    cols = [idx[:, :, 1:].ravel(), idx[:, 1:, :].ravel(), idx[1:].ravel()]
+    vals = [s.cell_gx.ravel(), s.cell_gy.ravel(), s.cell_gz.ravel()]
+    for e in s.edges:
+        cells = s.edge_cells(e.side) + e.layer * nc
+        rows.append(cells)
+        cols.append(np.full(cells.size, ng + e.node))
+        vals.append(np.full(cells.size, e.g))
+    for a_, b_, g in s.package.links:
+        rows.append(np.array([ng + a_]))
+        cols.append(np.array([ng + b_]))
+        vals.append(np.array([g]))
+    g_amb = np.concatenate([np.repeat(s.g_amb, nc), s.package.ambient_conductance])
+    G = _assemble(n, rows, cols, vals, g_amb)
+    C = np.concatenate([s.cell_cap.ravel(), s.package.capacitance])
     return G, C, g_amb

@@ -14,6 +14,7 @@ steps. Everything a step needs is precomputed once per step length and reused.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -50,7 +51,7 @@ def make_backend(network: ThermalNetwork, solver: str = "auto", degree: int = 8)
     if solver == "auto":
         if network.n_nodes <= DENSE_LIMIT:
             solver = "dense"
-        elif network.grid is not None:
+        elif network.grid is not None and network.grid.uniform:
             solver = "structured"
         else:
             solver = "sparse"
@@ -61,8 +62,11 @@ def make_backend(network: ThermalNetwork, solver: str = "auto", degree: int = 8)
     if solver == "structured":
         from comet.thermal.structured import Structured
 
-        if network.grid is None:
-            raise InputError("the structured solver needs a grid model", hint="use solver='auto'")
+        if network.grid is None or not network.grid.uniform:
+            raise InputError(
+                "the structured solver needs a grid model with uniform layers",
+                hint="use solver='auto' (detailed_3D networks use the sparse solver)",
+            )
         return Structured(network, degree)
     raise InputError(f"unknown solver {solver!r}", hint="auto, dense, sparse or structured")
 
@@ -95,9 +99,19 @@ class ThermalModel:
     # ------------------------------------------------------------------ construction
     @classmethod
     def from_stack(
-        cls, stack: Stack, config: ThermalConfig, *, model_type: str | None = None, **kw: object
+        cls,
+        stack: Stack,
+        config: ThermalConfig,
+        *,
+        model_type: str | None = None,
+        hotspot7_lateral: bool = False,
+        **kw: Any,
     ) -> ThermalModel:
-        """The grid model of a layered stack (HotSpot's LCF mode). ``model_type`` must be grid."""
+        """The grid model of a layered stack (HotSpot's LCF mode).
+
+        ``hotspot7_lateral`` reproduces HotSpot 7's swapped lateral resistances on non-square
+        cells (see :func:`comet.thermal.network.build_grid_network`).
+        """
         mtype = model_type or config.model_type
         if mtype == "block":
             if len(stack.layers) != 1:
@@ -107,7 +121,12 @@ class ThermalModel:
                 )
             return cls.from_floorplan(stack.layers[0].floorplan, config, model_type="block", **kw)
         floorplans = [ly.floorplan for ly in stack.layers]
-        net = build_grid_network(floorplans, grid_layers_of_stack(stack, config), config)
+        net = build_grid_network(
+            floorplans,
+            grid_layers_of_stack(stack, config),
+            config,
+            hotspot7_lateral=hotspot7_lateral,
+        )
         return cls(net, config.with_values(model_type="grid"), **kw)  # type: ignore[arg-type]
 
     @classmethod
@@ -117,14 +136,25 @@ class ThermalModel:
         config: ThermalConfig,
         *,
         model_type: str | None = None,
-        **kw: object,
+        hotspot7_lateral: bool = False,
+        **kw: Any,
     ) -> ThermalModel:
         """HotSpot's default layers (chip and TIM over spreader and sink) for one floorplan."""
         mtype = model_type or config.model_type
         if mtype == "block":
             net = build_block_network(floorplan, config)
         elif mtype == "grid":
-            net = build_grid_network([floorplan], grid_layers_default(config), config)
+            if config.detailed_3D_used:
+                raise InputError(
+                    "-detailed_3D on needs a layer configuration file",
+                    hint="give the stack with -grid_layer_file",
+                )
+            net = build_grid_network(
+                [floorplan],
+                grid_layers_default(config),
+                config,
+                hotspot7_lateral=hotspot7_lateral,
+            )
         else:
             raise InputError(f"unknown model_type {mtype!r}", hint="block or grid")
         return cls(net, config.with_values(model_type=mtype), **kw)  # type: ignore[arg-type]

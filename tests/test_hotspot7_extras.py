@@ -1,0 +1,123 @@
+"""comet against HotSpot 7 outputs the shared reference cases do not cover.
+
+- ``-detailed_3D on``: per-block materials (tests/data/hotspot7/detailed3d);
+- non-square grid cells, where HotSpot 7 swaps the lateral resistances: comet is physical by
+  default and reproduces HotSpot with ``--hotspot7-lateral``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from comet.cli import main
+from comet.floorplan.flp import read_flp
+from comet.thermal.hotspot_config import read_config
+from comet.thermal.materials import read_materials
+from comet.thermal.solver import ThermalModel
+from comet.thermal.traces import read_node_dump, read_ptrace, read_ttrace
+
+DATA = Path(__file__).parent / "data"
+
+
+@pytest.fixture()
+def detailed(tmp_path: Path) -> Path:
+    case = tmp_path / "detailed3d"
+    shutil.copytree(DATA / "hotspot7" / "detailed3d", case)
+    return case
+
+
+def _run(case: Path, *args: str) -> None:
+    cwd = os.getcwd()
+    os.chdir(case)
+    try:
+        result = CliRunner().invoke(main, ["hotspot", *args])
+    finally:
+        os.chdir(cwd)
+    assert result.exit_code == 0, result.output
+
+
+def test_detailed_3d_matches_hotspot(detailed: Path) -> None:
+    _run(
+        detailed,
+        *("-c", "hs.config", "-grid_layer_file", "stack.lcf", "-p", "p.ptrace"),
+        *("-detailed_3D", "on", "-grid_rows", "16", "-grid_cols", "16"),
+        *("-steady_file", "c.steady", "-o", "c.ttrace", "-q"),
+    )
+    ref_names, ref = read_node_dump(detailed / "expected" / "d3.steady")
+    names, vals = read_node_dump(detailed / "c.steady")
+    got = dict(zip(names, vals, strict=True))
+    assert max(abs(got[n] - v) for n, v in zip(ref_names, ref, strict=True)) <= 0.01
+    _, ref_rows = read_ttrace(detailed / "expected" / "d3.ttrace")
+    _, rows = read_ttrace(detailed / "c.ttrace")
+    assert np.abs(rows - ref_rows).max() <= 0.02
+
+
+def test_detailed_3d_materials_matter(detailed: Path) -> None:
+    """Without -detailed_3D the blocks' own materials are ignored (tens of kelvin here)."""
+    _run(
+        detailed,
+        *("-c", "hs.config", "-grid_layer_file", "stack.lcf", "-p", "p.ptrace"),
+        *("-grid_rows", "16", "-grid_cols", "16", "-steady_file", "plain.steady", "-q"),
+    )
+    ref = dict(zip(*read_node_dump(detailed / "expected" / "d3.steady"), strict=True))
+    plain = dict(zip(*read_node_dump(detailed / "plain.steady"), strict=True))
+    assert max(abs(ref[n] - plain[n]) for n in ref) > 10.0
+
+
+def test_detailed_3d_needs_a_stack(tmp_path: Path) -> None:
+    ev6 = DATA / "reference" / "ev6"
+    result = CliRunner().invoke(
+        main,
+        [
+            "hotspot",
+            *("-c", str(ev6 / "hotspot.config"), "-f", str(ev6 / "ev6.flp")),
+            *("-p", str(ev6 / "gcc.ptrace"), "-materials_file", str(ev6 / "example.materials")),
+            *("-model_type", "grid", "-detailed_3D", "on"),
+        ],
+    )
+    assert result.exit_code == 2
+    assert "layer configuration file" in result.output
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("compat", [False, True])
+def test_non_square_cells(compat: bool) -> None:
+    ev6 = DATA / "reference" / "ev6"
+    cfg = read_config(
+        ev6 / "hotspot.config",
+        [("model_type", "grid"), ("grid_rows", "64"), ("grid_cols", "16")],
+        read_materials(ev6 / "example.materials"),
+    )
+    model = ThermalModel.from_floorplan(read_flp(ev6 / "ev6.flp"), cfg, hotspot7_lateral=compat)
+    power = read_ptrace(ev6 / "gcc.ptrace")[1].mean(axis=0)
+    names, vals = model.dump(model.steady(power))
+    got = dict(zip(names, vals, strict=True))
+    ref_names, ref = read_node_dump(DATA / "hotspot7" / "ev6_nonsquare" / "grid64x16.steady")
+    diff = max(abs(got[n] - v) for n, v in zip(ref_names, ref, strict=True))
+    if compat:
+        assert diff <= 0.01
+    else:
+        assert diff > 1.0  # HotSpot 7's swapped lateral links are not physical
+
+
+def test_physical_lateral_links_are_orientation_consistent() -> None:
+    """Transposing the die and the grid transposes the temperature map (physical links)."""
+    from comet.floorplan.model import Block, Floorplan
+    from comet.thermal.hotspot_config import ThermalConfig
+
+    wide = Floorplan((Block("a", 0.012, 0.004, 0, 0), Block("b", 0.004, 0.004, 0.012, 0)))
+    tall = Floorplan((Block("a", 0.004, 0.012, 0, 0.004), Block("b", 0.004, 0.004, 0, 0)))
+    cfg = ThermalConfig(model_type="grid", grid_rows=4, grid_cols=16, grid_map_mode="avg")
+    m1 = ThermalModel.from_floorplan(wide, cfg)
+    m2 = ThermalModel.from_floorplan(tall, cfg.with_values(grid_rows=16, grid_cols=4))
+    p = np.array([20.0, 5.0])
+    g1 = m1.grid_temperatures(m1.steady(p))[0]
+    g2 = m2.grid_temperatures(m2.steady(p))[0]
+    # the tall die is the wide one turned a quarter turn clockwise (a on the left -> a on top)
+    assert np.allclose(g1, np.rot90(g2, k=1), atol=1e-6, rtol=0)
