@@ -144,7 +144,8 @@ def run_from_hotspot(
         )
         w.write_layers(layers_from_stack(stack, kinds))
         files: dict[str, str | os.PathLike[str]] = {floorplan.name: floorplan}
-        for f in stack.meta.get("floorplan_files", []) or []:  # type: ignore[union-attr]
+        flp_files = stack.meta.get("floorplan_files") or []
+        for f in flp_files if isinstance(flp_files, list) else []:
             files[Path(str(f)).name] = Path(str(f))
         if config is not None:
             files[Path(config).name] = config
