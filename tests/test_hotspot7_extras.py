@@ -2,7 +2,7 @@
 
 - ``-detailed_3D on``: per-block materials (tests/data/hotspot7/detailed3d);
 - non-square grid cells, where HotSpot 7 swaps the lateral resistances: comet is physical by
-  default and reproduces HotSpot with ``--hotspot7-lateral``.
+  default and reproduces HotSpot with ``--hotspot7-quirks``.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ def test_detailed_3d_matches_hotspot(detailed: Path) -> None:
         detailed,
         *("-c", "hs.config", "-grid_layer_file", "stack.lcf", "-p", "p.ptrace"),
         *("-detailed_3D", "on", "-grid_rows", "16", "-grid_cols", "16"),
-        *("-steady_file", "c.steady", "-o", "c.ttrace", "-q"),
+        *("-steady_file", "c.steady", "-o", "c.ttrace", "-q", "--hotspot7-quirks"),
     )
     ref_names, ref = read_node_dump(detailed / "expected" / "d3.steady")
     names, vals = read_node_dump(detailed / "c.steady")
@@ -56,6 +56,21 @@ def test_detailed_3d_matches_hotspot(detailed: Path) -> None:
     _, ref_rows = read_ttrace(detailed / "expected" / "d3.ttrace")
     _, rows = read_ttrace(detailed / "c.ttrace")
     assert np.abs(rows - ref_rows).max() <= 0.02
+
+
+def test_detailed_3d_sink_link_is_physical_by_default(detailed: Path) -> None:
+    """HotSpot 7 puts half the sink's convection share in the spreader-sink link in detailed
+    mode; comet's default leaves it out, so the die is cooler than HotSpot says."""
+    _run(
+        detailed,
+        *("-c", "hs.config", "-grid_layer_file", "stack.lcf", "-p", "p.ptrace"),
+        *("-detailed_3D", "on", "-grid_rows", "16", "-grid_cols", "16"),
+        *("-steady_file", "phys.steady", "-q"),
+    )
+    ref = dict(zip(*read_node_dump(detailed / "expected" / "d3.steady"), strict=True))
+    phys = dict(zip(*read_node_dump(detailed / "phys.steady"), strict=True))
+    die = [n for n in ref if n.startswith("layer_0_")]
+    assert all(phys[n] < ref[n] - 0.5 for n in die)
 
 
 def test_detailed_3d_materials_matter(detailed: Path) -> None:
@@ -94,7 +109,7 @@ def test_non_square_cells(compat: bool) -> None:
         [("model_type", "grid"), ("grid_rows", "64"), ("grid_cols", "16")],
         read_materials(ev6 / "example.materials"),
     )
-    model = ThermalModel.from_floorplan(read_flp(ev6 / "ev6.flp"), cfg, hotspot7_lateral=compat)
+    model = ThermalModel.from_floorplan(read_flp(ev6 / "ev6.flp"), cfg, hotspot7_quirks=compat)
     power = read_ptrace(ev6 / "gcc.ptrace")[1].mean(axis=0)
     names, vals = model.dump(model.steady(power))
     got = dict(zip(names, vals, strict=True))
@@ -121,3 +136,30 @@ def test_physical_lateral_links_are_orientation_consistent() -> None:
     g2 = m2.grid_temperatures(m2.steady(p))[0]
     # the tall die is the wide one turned a quarter turn clockwise (a on the left -> a on top)
     assert np.allclose(g1, np.rot90(g2, k=1), atol=1e-6, rtol=0)
+
+
+def test_detailed_3d_without_own_materials_is_the_standard_model() -> None:
+    """comet's detailed_3D only changes what per-block materials change."""
+    from comet.floorplan.model import Block, Floorplan, Layer, Stack
+    from comet.thermal.hotspot_config import ThermalConfig
+
+    # blocks that do not align with the grid and leave a gap (uncovered cell parts)
+    top = Floorplan(
+        (Block("a", 0.0031, 0.004, 0.0, 0.0), Block("b", 0.0045, 0.004, 0.0035, 0.0)),
+        source="top",
+    )
+    tim = Floorplan((Block("t", 0.008, 0.004, 0.0, 0.0),), source="tim")
+    stack = Stack(
+        (
+            Layer("top", top, 1.5e-4, 100.0, 1.75e6, has_power=True),
+            Layer("tim", tim, 2e-5, 4.0, 4e6),
+        )
+    )
+    cfg = ThermalConfig(model_type="grid", grid_rows=7, grid_cols=13, grid_map_mode="avg")
+    plain = ThermalModel.from_stack(stack, cfg)
+    detailed = ThermalModel.from_stack(stack, cfg.with_values(detailed_3D_used=1))
+    assert not detailed.network.grid.uniform  # type: ignore[union-attr]
+    assert abs(plain.network.G - detailed.network.G).max() < 1e-9 * abs(plain.network.G).max()
+    assert np.allclose(plain.network.C, detailed.network.C, rtol=1e-12)
+    p = np.array([6.0, 9.0])
+    assert np.abs(plain.steady(p) - detailed.steady(p)).max() < 1e-7

@@ -25,7 +25,7 @@ _COMET_OPTIONS = {
     "--hotspot-binary": True,
     "-q": False,
     "--quiet": False,
-    "--hotspot7-lateral": False,
+    "--hotspot7-quirks": False,
 }
 _HELP = ("-h", "--help")
 
@@ -47,7 +47,7 @@ Usage: comet hotspot -f <file> -p <file> [-o <file>] [-c <file>] [-d <file>] [op
 comet options:
   --backend builtin|hotspot   solver: comet's (default) or a HotSpot 7 binary
   --hotspot-binary PATH       the HotSpot binary (default: $COMET_HOTSPOT, then PATH)
-  --hotspot7-lateral          reproduce HotSpot 7's swapped lateral resistances on
+  --hotspot7-quirks          reproduce HotSpot 7's swapped lateral resistances on
                               non-square grid cells (comet's default is the physical one)
   -q, --quiet                 no summary
   -h, --help                  this help
@@ -86,7 +86,7 @@ def split_args(args: Sequence[str]) -> tuple[dict[str, Any], list[str]]:
         "backend": "builtin",
         "hotspot_binary": None,
         "quiet": False,
-        "hotspot7_lateral": False,
+        "hotspot7_quirks": False,
     }
     rest: list[str] = []
     items = list(args)
@@ -162,7 +162,7 @@ def hotspot(ctx: click.Context) -> None:
     from comet.thermal.hotspot_run import HotSpotOptions, run_hotspot
 
     options = HotSpotOptions.from_pairs(pairs)
-    options.hotspot7_lateral = bool(opts["hotspot7_lateral"])
+    options.hotspot7_quirks = bool(opts["hotspot7_quirks"])
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         if opts["backend"] == "hotspot":

@@ -102,7 +102,7 @@ class HotSpotOptions:
     materials_file: str | None = None
     overrides: list[tuple[str, str]] = field(default_factory=list)
     #: comet only: reproduce HotSpot 7's swapped lateral resistances on non-square cells.
-    hotspot7_lateral: bool = False
+    hotspot7_quirks: bool = False
 
     @classmethod
     def from_pairs(cls, pairs: Sequence[tuple[str, str]]) -> HotSpotOptions:
@@ -154,7 +154,7 @@ class HotSpotInputs:
     power: np.ndarray  # (rows, columns) W, trace column order
     notes: list[str] = field(default_factory=list)
     init: tuple[list[str], np.ndarray] | None = None  # init file (names, K), already clipped
-    hotspot7_lateral: bool = False
+    hotspot7_quirks: bool = False
 
     @property
     def group_sizes(self) -> list[int] | None:
@@ -347,7 +347,7 @@ def load_inputs(opts: HotSpotOptions) -> HotSpotInputs:
                 config = config.with_values(**{key: None})
     names, power = read_ptrace(str(opts.ptrace_file))
     inputs = HotSpotInputs(config, materials, floorplan, stack, names, power, notes)
-    inputs.hotspot7_lateral = opts.hotspot7_lateral
+    inputs.hotspot7_quirks = opts.hotspot7_quirks
     if not is_null(opts.ttrace_file) and config.init_file is not None:
         inputs.init = read_node_dump(config.init_file)
     return inputs
@@ -357,11 +357,11 @@ def build_model(inputs: HotSpotInputs) -> ThermalModel:
     """The thermal model of the inputs (LCF stack or HotSpot's default layers)."""
     from comet.thermal.solver import ThermalModel
 
-    compat = inputs.hotspot7_lateral
+    compat = inputs.hotspot7_quirks
     if inputs.stack is not None:
-        return ThermalModel.from_stack(inputs.stack, inputs.config, hotspot7_lateral=compat)
+        return ThermalModel.from_stack(inputs.stack, inputs.config, hotspot7_quirks=compat)
     assert inputs.floorplan is not None
-    return ThermalModel.from_floorplan(inputs.floorplan, inputs.config, hotspot7_lateral=compat)
+    return ThermalModel.from_floorplan(inputs.floorplan, inputs.config, hotspot7_quirks=compat)
 
 
 def _init_groups(model: ThermalModel) -> tuple[list[tuple[str, list[str]]], int]:

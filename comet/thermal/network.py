@@ -396,16 +396,28 @@ def build_grid_network(
     config: ThermalConfig,
     dump_prefixes: list[str] | None = None,
     *,
-    hotspot7_lateral: bool = False,
+    hotspot7_quirks: bool = False,
 ) -> ThermalNetwork:
     """HotSpot's grid model over ``layers`` (spreader and sink are appended here).
 
     ``floorplans[k]`` is the floorplan of map index ``k``; all must share one footprint.
 
-    ``hotspot7_lateral`` reproduces a HotSpot 7 quirk: its grid solvers link north-south
-    neighbours with ``rx`` and east-west neighbours with ``ry`` (``find_res``), which is the same
-    on square cells but wrong on non-square ones (8 K on ev6 at 64x16). comet uses the physical
-    orientation unless this is set.
+    ``hotspot7_quirks`` reproduces two HotSpot 7 behaviours that comet otherwise corrects:
+
+    * its grid solvers link north-south neighbours with ``rx`` and east-west neighbours with
+      ``ry`` (``temperature_grid.c:find_res``): the same on square cells, wrong on non-square
+      ones (8 K on ev6 at 64x16);
+    * with ``-detailed_3D on`` the spreader-to-sink link takes half of the sink cell's ``rz``
+      *including its share of the convection resistance* (``find_res_3D``), which puts
+      ``r_convec * s_sink^2 / (2 A_die)`` in series under the die (15 K on the 2.5d stack).
+      comet uses the sink's conduction resistance there.
+
+    More generally, HotSpot 7's detailed network moves every layer's node from the layer's top
+    face to its centre (half-cell vertical links), so its results change with ``-detailed_3D on``
+    even when no block carries its own material (4 K on the 2.5d stack, through the 6.9 mm
+    sink). comet's ``detailed_3D`` keeps the standard network and only gives cells their blocks'
+    materials, so it reduces exactly to the standard model without per-block materials;
+    ``hotspot7_quirks`` selects HotSpot 7's detailed network instead.
     """
     c = config
     rows, cols = int(c.grid_rows), int(c.grid_cols)
@@ -436,7 +448,7 @@ def build_grid_network(
     lateral = np.array([ly.lateral for ly in layers])
     gx = np.where(lateral, k * ch * t / cw, NO_FLOW)
     gy = np.where(lateral, k * cw * t / ch, NO_FLOW)
-    if hotspot7_lateral:
+    if hotspot7_quirks:
         gx, gy = (
             np.where(lateral, k * cw * t / ch, NO_FLOW),
             np.where(lateral, k * ch * t / cw, NO_FLOW),
@@ -472,7 +484,7 @@ def build_grid_network(
     structure = GridStructure(rows, cols, cw, ch, layers, gx, gy, gz, g_amb, cap, edges, pkg)
     maps = [block_grid_map(f, width, height, rows, cols) for f in floorplans]
     if c.detailed_3D_used:
-        _detailed_cells(structure, floorplans, maps, rz, rz_sink, hotspot7_lateral)
+        _detailed_cells(structure, floorplans, maps, rz, rz_sink, hotspot7_quirks)
     G, C, g_amb_nodes = assemble_grid(structure)
     power_cols: list[sp.csr_matrix] = []
     names: list[str] = []
@@ -568,15 +580,17 @@ def _detailed_cells(
     maps: list[BlockGridMap],
     rz_layer: np.ndarray,
     rz_sink: float,
-    hotspot7_lateral: bool,
+    hotspot7_quirks: bool,
 ) -> None:
     """Per-cell properties of HotSpot's ``-detailed_3D on`` (``new_blist``/``blist_append``).
 
     In a stack layer, a cell covered >= 95 % by one block takes that block's resistivity and
     heat capacity (7-field .flp lines; the layer's values otherwise); a cell shared by several
     blocks gets the occupancy-weighted parallel conductance of its blocks and the layer's heat
-    capacity. Spreader, sink and secondary-path layers keep the layer values. Links join half
-    cells (``r_a/2 + r_b/2``), except that a link to layer 0 takes layer 0's full ``rz``.
+    capacity. Spreader, sink and secondary-path layers keep the layer values. Lateral links join
+    half cells (``r_a/2 + r_b/2``). Vertical links: see ``hotspot7_quirks`` in
+    :func:`build_grid_network` (HotSpot 7: half cells, layer 0 full; comet: the upper cell's
+    full ``rz`` as in the standard network).
     """
     R, Cc, cw, ch = s.rows, s.cols, s.cell_width, s.cell_height
     L = s.n_layers
@@ -587,7 +601,8 @@ def _detailed_cells(
     gx_cell = np.repeat((k * ch * t / cw)[:, None], R * Cc, axis=1)
     gy_cell = np.repeat((k * cw * t / ch)[:, None], R * Cc, axis=1)
     gz_cell = np.repeat((1.0 / rz_layer)[:, None], R * Cc, axis=1)
-    gz_cell[-1] = 1.0 / rz_sink  # HotSpot's sink rz includes its share of r_convec
+    if hotspot7_quirks:
+        gz_cell[-1] = 1.0 / rz_sink  # HotSpot 7: the sink's rz with its share of r_convec
     cap_cell = np.repeat(s.cap[:, None], R * Cc, axis=1)
     for li, ly in enumerate(s.layers):
         if ly.role != "lcf":
@@ -596,43 +611,65 @@ def _detailed_cells(
         occ = maps[ly.map_index].occupancy.tocsr()
         locked = np.zeros(R * Cc, bool)
         seen = np.zeros(R * Cc, bool)
+        covered = np.zeros(R * Cc)
         gx = np.zeros(R * Cc)
         gy = np.zeros(R * Cc)
         gz = np.zeros(R * Cc)
         cap = cap_cell[li].copy()
+        cap_mix = np.zeros(R * Cc)
         for u, b in enumerate(flp.blocks):
             ku = 1.0 / b.resistivity if b.resistivity is not None else ly.conductivity
             cu = b.heat_capacity if b.heat_capacity is not None else ly.heat_capacity
             gxu = ku * ch * ly.thickness / cw
             gyu = ku * cw * ly.thickness / ch
             gzu = ku * a / ly.thickness
+            cap_u = C_FACTOR * cu * ly.thickness * a
             row = occ.getrow(u)
             for cell, o in zip(row.indices, row.data, strict=True):
+                covered[cell] += o
+                cap_mix[cell] += o * cap_u
                 if locked[cell]:
                     continue
                 if o >= OCCUPANCY_THRESHOLD:
                     locked[cell] = True
                     gx[cell], gy[cell], gz[cell] = gxu, gyu, gzu
-                    cap[cell] = C_FACTOR * cu * ly.thickness * a
+                    cap[cell] = cap_u
                 else:
                     gx[cell] += gxu * o
                     gy[cell] += gyu * o
                     gz[cell] += gzu * o
                 seen[cell] = True
+        if not hotspot7_quirks:
+            # comet: the uncovered part of a cell is layer material, and a shared cell's heat
+            # capacity is occupancy-weighted (HotSpot drops the former and uses the layer's
+            # value for the latter), so that a floorplan without own materials gives exactly
+            # the standard model.
+            free = np.clip(1.0 - covered, 0.0, 1.0) * ~locked
+            gx += free * gx_cell[li]
+            gy += free * gy_cell[li]
+            gz += free * gz_cell[li]
+            mixed = ~locked
+            cap[mixed] = cap_mix[mixed] + free[mixed] * cap_cell[li, mixed]
         gx_cell[li, seen] = gx[seen]
         gy_cell[li, seen] = gy[seen]
         gz_cell[li, seen] = gz[seen]
         cap_cell[li] = cap
     lateral = np.array([ly.lateral for ly in s.layers])
-    if hotspot7_lateral:
+    if hotspot7_quirks:
         gx_cell, gy_cell = gy_cell, gx_cell
     rx = (1.0 / gx_cell).reshape(L, R, Cc)
     ry = (1.0 / gy_cell).reshape(L, R, Cc)
     rz = (1.0 / gz_cell).reshape(L, R, Cc)
     s.cell_gx = np.where(lateral[:, None, None], 1.0 / (rx[:, :, :-1] / 2 + rx[:, :, 1:] / 2), 0.0)
     s.cell_gy = np.where(lateral[:, None, None], 1.0 / (ry[:, :-1, :] / 2 + ry[:, 1:, :] / 2), 0.0)
-    rz_link = rz[:-1] / 2 + rz[1:] / 2
-    rz_link[0] = rz[0] + rz[1] / 2
+    if hotspot7_quirks:
+        # HotSpot 7's detailed links join cell centres, except that layer 0 keeps its full rz
+        rz_link = rz[:-1] / 2 + rz[1:] / 2
+        rz_link[0] = rz[0] + rz[1] / 2
+    else:
+        # the standard network: a layer's node sits on its top face, so the link to the layer
+        # below is the upper cell's full rz (HotSpot's non-detailed model, per cell)
+        rz_link = rz[:-1]
     s.cell_gz = 1.0 / rz_link
     s.cell_cap = cap_cell.reshape(L, R, Cc)
 

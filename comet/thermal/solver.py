@@ -93,7 +93,14 @@ class ThermalModel:
         self.time = 0.0
         self._power_rows = self._power_block_index()
         self._avg_matrix = self._power_average_matrix()
-        self.temperature = np.empty(network.n_nodes)
+        # State: the physical node vector, or (structured back end) its modal form, from which
+        # the physical vector is rebuilt only when asked for.
+        self._T: np.ndarray | None = np.empty(network.n_nodes)
+        self._eta: np.ndarray | None = None
+        self._Tp: np.ndarray | None = None
+        self._modal = hasattr(self.backend, "layers_to_eigen")
+        if self._modal:
+            self._setup_modal()
         self.set_temperature(config.init_temp)
 
     # ------------------------------------------------------------------ construction
@@ -104,12 +111,12 @@ class ThermalModel:
         config: ThermalConfig,
         *,
         model_type: str | None = None,
-        hotspot7_lateral: bool = False,
+        hotspot7_quirks: bool = False,
         **kw: Any,
     ) -> ThermalModel:
         """The grid model of a layered stack (HotSpot's LCF mode).
 
-        ``hotspot7_lateral`` reproduces HotSpot 7's swapped lateral resistances on non-square
+        ``hotspot7_quirks`` reproduces HotSpot 7's swapped lateral resistances on non-square
         cells (see :func:`comet.thermal.network.build_grid_network`).
         """
         mtype = model_type or config.model_type
@@ -125,7 +132,7 @@ class ThermalModel:
             floorplans,
             grid_layers_of_stack(stack, config),
             config,
-            hotspot7_lateral=hotspot7_lateral,
+            hotspot7_quirks=hotspot7_quirks,
         )
         return cls(net, config.with_values(model_type="grid"), **kw)  # type: ignore[arg-type]
 
@@ -136,7 +143,7 @@ class ThermalModel:
         config: ThermalConfig,
         *,
         model_type: str | None = None,
-        hotspot7_lateral: bool = False,
+        hotspot7_quirks: bool = False,
         **kw: Any,
     ) -> ThermalModel:
         """HotSpot's default layers (chip and TIM over spreader and sink) for one floorplan."""
@@ -153,7 +160,7 @@ class ThermalModel:
                 [floorplan],
                 grid_layers_default(config),
                 config,
-                hotspot7_lateral=hotspot7_lateral,
+                hotspot7_quirks=hotspot7_quirks,
             )
         else:
             raise InputError(f"unknown model_type {mtype!r}", hint="block or grid")
@@ -174,6 +181,21 @@ class ThermalModel:
         return self.network.n_nodes
 
     # ------------------------------------------------------------------ state
+    @property
+    def temperature(self) -> np.ndarray:
+        """Node temperatures (K): grid or block nodes, then the package nodes."""
+        if self._T is None:
+            assert self._eta is not None and self._Tp is not None
+            backend: Any = self.backend
+            self._T = np.concatenate([backend.from_eigen(self._eta), self._Tp])
+        return self._T
+
+    @temperature.setter
+    def temperature(self, value: np.ndarray) -> None:
+        self._T = np.asarray(value, dtype=float)
+        self._eta = None
+        self._Tp = None
+
     def set_temperature(self, value: float | np.ndarray) -> None:
         """Set the state: a full node vector (K), or HotSpot's uniform initial temperature.
 
@@ -252,7 +274,17 @@ class ThermalModel:
         return self._steady_with_leakage(p)
 
     def step(self, power: np.ndarray, dt: float) -> np.ndarray:
-        """Advance the state by ``dt`` (s) with constant block power (W); return the new state."""
+        """Advance the state by ``dt`` (s) with constant block power (W); return the new state.
+
+        The returned node vector is the model's own: copy it to keep it past the next step.
+        In an epoch loop prefer :meth:`advance` + :meth:`power_block_temperatures`, which
+        never build the full node vector.
+        """
+        self.advance(power, dt)
+        return self.temperature
+
+    def advance(self, power: np.ndarray, dt: float) -> None:
+        """Advance the state by ``dt`` (s) with constant block power (W)."""
         if not dt > 0:
             raise InputError(f"time step {dt!r} must be positive")
         p = self._check_power(power)
@@ -260,9 +292,36 @@ class ThermalModel:
         if prop is None:
             prop = self.backend.propagator(dt)
             self._propagators[dt] = prop
-        self.temperature = prop.advance(self.temperature, self.network.rhs(p))
+        if self._modal:
+            self._advance_modal(prop, p)
+        else:
+            self.temperature = prop.advance(self.temperature, self.network.rhs(p))
         self.time += dt
-        return self.temperature
+
+    def _setup_modal(self) -> None:
+        """Constants of the modal fast path (structured back end)."""
+        backend: Any = self.backend
+        net = self.network
+        assert net.grid is not None
+        nc, ng = net.grid.n_cells, net.grid.n_grid_nodes
+        amb = net.g_amb * net.ambient
+        self._ef_amb = backend.to_eigen(amb[:ng])
+        self._fp = amb[ng:]
+        self._pl = [li for li, _ in self._power_rows]
+        rows = np.concatenate([np.arange(li * nc, (li + 1) * nc) for li in self._pl])
+        self._pm_pl = net.power_matrix.tocsr()[rows]
+
+    def _advance_modal(self, prop: Any, p: np.ndarray) -> None:
+        backend: Any = self.backend
+        ng = self.network.grid.n_grid_nodes  # type: ignore[union-attr]
+        if self._eta is None:
+            T = self.temperature
+            self._eta = backend.to_eigen(self.network.C[:ng] * T[:ng])
+            self._Tp = T[ng:].copy()
+        planes = np.asarray(self._pm_pl @ p).reshape(len(self._pl), -1)
+        ef = self._ef_amb + backend.layers_to_eigen(self._pl, planes)
+        self._eta, self._Tp = prop.advance_modal(self._eta, self._Tp, ef, self._fp)
+        self._T = None
 
     def _check_power(self, power: np.ndarray) -> np.ndarray:
         p = np.asarray(power, dtype=float)
@@ -306,35 +365,36 @@ class ThermalModel:
             [np.array([b.area for b in net.floorplans[fi]]) for _, fi in self._power_rows]
         )
 
-    def _power_average_matrix(self):  # type: ignore[no-untyped-def]
+    def _power_average_matrix(self) -> Any:
+        """Sparse (n_power, n_power_layers * cells) block averages over stacked power-layer
+        planes, for the linear map modes (avg, center); None otherwise or for the block model."""
         net = self.network
         if net.grid is None:
             return None
         import scipy.sparse as sp
 
-        mode = self.config.grid_map_mode
         blocks = []
-        nc = net.grid.n_cells
-        for li, fi in self._power_rows:
-            m = net.maps[fi].averaging_matrix(mode)
+        for _li, fi in self._power_rows:
+            m = net.maps[fi].averaging_matrix(self.config.grid_map_mode)
             if m is None:
                 return None
-            coo = m.tocoo()
-            blocks.append(
-                sp.csr_matrix(
-                    (coo.data, (coo.row, coo.col + li * nc)), shape=(m.shape[0], net.n_nodes)
-                )
-            )
-        return sp.vstack(blocks).tocsr()
+            blocks.append(m)
+        return sp.block_diag(blocks).tocsr()
 
     def power_block_temperatures(self, T: np.ndarray | None = None) -> np.ndarray:
         """Temperatures (K) of the power blocks in ``power_names`` order (the .ttrace columns)."""
-        T = self.temperature if T is None else T
         net = self.network
+        if T is None and self._T is None and self._avg_matrix is not None:
+            backend: Any = self.backend
+            planes = backend.layers_from_eigen(self._pl, self._eta)
+            return np.asarray(self._avg_matrix @ planes.reshape(-1))
+        T = self.temperature if T is None else T
         if net.grid is None:
             return T[: len(net.power_names)].copy()
         if self._avg_matrix is not None:
-            return np.asarray(self._avg_matrix @ T)
+            nc = net.grid.n_cells
+            planes = np.concatenate([T[li * nc : (li + 1) * nc] for li, _ in self._power_rows])
+            return np.asarray(self._avg_matrix @ planes)
         nc = net.grid.n_cells
         mode = self.config.grid_map_mode
         return np.concatenate(

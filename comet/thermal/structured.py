@@ -174,6 +174,7 @@ class Structured:
         self.C = network.C
         self.rational = cf_exp(degree)
         self._steady: _Shifts | None = None
+        self._layer_cache: dict[tuple[int, ...], tuple[np.ndarray, np.ndarray]] = {}
 
     # ---------------------------------------------------------------- transforms
     def to_modes(self, x_grid: np.ndarray) -> np.ndarray:
@@ -251,6 +252,44 @@ class Structured:
                     Q[lb.start : lb.start + lb.length, la.start : la.start + la.length] = blk.T
         return Q
 
+    def to_eigen(self, x_grid: np.ndarray) -> np.ndarray:
+        """Grid vector (L*R*C,) -> per-mode eigen coordinates (n_modes, L): ``V^T DCT(x)``.
+
+        For a state use ``C * T``: then ``T = from_eigen(eta)`` (since ``V^T C V = I``).
+        """
+        return self._eig(self.to_modes(x_grid))
+
+    def from_eigen(self, eta: np.ndarray) -> np.ndarray:
+        """Eigen coordinates (n_modes, L) -> the grid vector (L*R*C,)."""
+        return self.from_modes(np.einsum("nlk,nk->nl", self.V, eta))
+
+    def _layer_rows(self, layers: list[int]) -> tuple[np.ndarray, np.ndarray]:
+        """Cached ``V[:, layers, :]`` as (n_modes, L, k) transposed and (n_modes, k, L)."""
+        key = tuple(layers)
+        hit = self._layer_cache.get(key)
+        if hit is None:
+            V_l = np.ascontiguousarray(self.V[:, layers, :])
+            hit = (np.ascontiguousarray(V_l.transpose(0, 2, 1)), V_l)
+            self._layer_cache[key] = hit
+        return hit
+
+    def layers_to_eigen(self, layers: list[int], planes: np.ndarray) -> np.ndarray:
+        """Eigen coordinates of a grid vector that is zero outside ``layers``.
+
+        ``planes`` (len(layers), R*C) holds those layers' cell values (e.g. cell power, W).
+        """
+        cube = planes.reshape(len(layers), self.R, self.Cc)
+        hat = sfft.dctn(cube, type=2, norm="ortho", axes=(1, 2)).reshape(len(layers), self.nm)
+        Vt_l, _ = self._layer_rows(layers)
+        return np.matmul(Vt_l, hat.T[:, :, None])[:, :, 0]
+
+    def layers_from_eigen(self, layers: list[int], eta: np.ndarray) -> np.ndarray:
+        """Cell values (len(layers), R*C) of ``layers`` of the state with coordinates ``eta``."""
+        _, V_l = self._layer_rows(layers)
+        hat = np.matmul(V_l, eta[:, :, None])[:, :, 0].T
+        cube = np.ascontiguousarray(hat).reshape(len(layers), self.R, self.Cc)
+        return sfft.idctn(cube, type=2, norm="ortho", axes=(1, 2)).reshape(len(layers), -1)
+
     # ---------------------------------------------------------------- solves
     def _eig(self, hat: np.ndarray) -> np.ndarray:
         """Mode coefficients (n_modes, L[, k]) -> eigen coordinates V^T hat."""
@@ -306,35 +345,44 @@ class StructuredPropagator:
         self.beta = -2.0 * np.real(np.einsum("j,jnk->nk", b, sh.inv))
 
     def advance(self, T: np.ndarray, f: np.ndarray) -> np.ndarray:
+        """Physical state in, physical state out (see :meth:`advance_modal` for the fast path)."""
+        st = self.st
+        ng = st.ng
+        with _BLAS.limit(limits=1, user_api="blas"):
+            eta = st.to_eigen(st.C[:ng] * T[:ng])
+            ef = st.to_eigen(f[:ng])
+            eta, Tp = self._advance(eta, T[ng:], ef, f[ng:])
+            return np.concatenate([st.from_eigen(eta), Tp])
+
+    def advance_modal(
+        self, eta: np.ndarray, Tp: np.ndarray, ef: np.ndarray, fp: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """One step on the modal state: grid eigen coordinates ``eta`` (n_modes, L) and package
+        temperatures ``Tp`` (K), with the heat input in eigen coordinates ``ef`` and ``fp``."""
         # Many small products: one BLAS thread is several times faster than two here.
         with _BLAS.limit(limits=1, user_api="blas"):
-            return self._advance(T, f)
+            return self._advance(eta, Tp, ef, fp)
 
-    def _advance(self, T: np.ndarray, f: np.ndarray) -> np.ndarray:
+    def _advance(
+        self, eta: np.ndarray, Tp: np.ndarray, ef: np.ndarray, fp: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
         st, sh = self.st, self.sh
-        ng = st.ng
-        CT = st.C * T
-        both = np.stack([CT[:ng], f[:ng]], axis=1)  # (ng, 2)
-        eig = st._eig(st.to_modes(both))  # (n_modes, L, 2)
-        eu, ef = eig[..., 0], eig[..., 1]
-        x_eig = self.alpha * eu + self.beta * ef
-        bp = self.a[:, None] * CT[None, ng:] + self.b[:, None] * f[None, ng:]  # (J, P)
+        CTp = st.Cp * Tp
+        x_eig = self.r_inf * eta + self.alpha * eta + self.beta * ef
+        bp = self.a[:, None] * CTp[None, :] + self.b[:, None] * fp[None, :]  # (J, P)
         if st.m:
             J, ne, nm = len(self.a), len(st.edge_layers), st.nm
+            eig = np.stack([eta, ef], axis=2)  # (n_modes, L, 2)
             g = np.matmul(sh.VI_ri, eig)  # (n_modes, 2*J*ne, 2): [Re; Im] x [u, f]
             g = g[:, : J * ne] + 1j * g[:, J * ne :]  # (n_modes, J*ne, 2)
             g = g.reshape(nm, J, ne, 2)
             fields = self.a[None, :, None] * g[..., 0] + self.b[None, :, None] * g[..., 1]
             e0 = st._lines_from_fields(fields.transpose(1, 2, 0))  # (J, m)
-            v = np.einsum("jmp,jp->jm", sh.A, bp) - np.matmul(sh.Z, e0[:, :, None])[:, :, 0]
+            v = np.matmul(sh.A, bp[:, :, None])[:, :, 0] - np.matmul(sh.Z, e0[:, :, None])[:, :, 0]
             vf = st._fields_from_lines(v).transpose(2, 0, 1).reshape(nm, 1, J * ne)
             vf_ri = np.concatenate([vf.real, -vf.imag], axis=2)  # Re(vf VI) = Re Re - Im Im
             x_eig -= 2.0 * np.matmul(vf_ri, sh.VI_ri)[:, 0, :]
             xp = np.einsum("jpq,jq->jp", sh.D, bp) + np.matmul(sh.B, e0[:, :, None])[:, :, 0]
         else:
             xp = np.einsum("jpq,jq->jp", sh.D, bp)
-        hat = np.einsum("nlk,nk->nl", st.V, x_eig)
-        out = self.r_inf * T
-        out[:ng] += st.from_modes(hat)
-        out[ng:] -= 2.0 * xp.real.sum(axis=0)
-        return out
+        return x_eig, self.r_inf * Tp - 2.0 * xp.real.sum(axis=0)
