@@ -1,0 +1,765 @@
+"""The run configuration of a closed-loop simulation: pydantic models, TOML loading, overrides.
+
+A run config is a TOML file::
+
+    name = "3d-demo"
+    seed = 1
+
+    [sim]
+    duration = "200ms"          # durations take units: s, ms, us, ns (a bare number is s)
+    epoch = "1ms"
+
+    [architecture]              # any parameter of comet.floorplan.generate()
+    kind = "3d"
+    cores = "4x4"
+    grid = "32x32"              # thermal grid (grid_rows x grid_cols)
+
+    [cores]
+    f_max = "4GHz"              # frequencies: GHz, MHz, Hz (a bare number is Hz)
+
+    [workload]
+    [[workload.jobs]]
+    profile = "compute"
+    threads = 4
+
+    [policies]
+    dvfs = "ondemand"           # or {name = "ondemand", every = 1, up_threshold = 0.7}
+    dram = "lowpower"
+    plugins = ["examples/plugins/my_policy.py:HotspotCapper"]
+
+Quantities are strings with units (``"20.55nJ"``, ``"600ns"``, ``"0.272W"``, ``"85C"``) or bare
+numbers in SI base units (J, s, W, Hz, F), except temperatures whose bare numbers are deg C.
+:func:`load_config` reads a file, applies ``--set`` overrides (:func:`apply_overrides`) and
+validates; every problem is an :class:`~comet.errors.InputError` of the form
+``file: key: what is wrong (hint)``.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import tomllib
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from comet.errors import InputError
+
+__all__ = [
+    "MEMORY_DEFAULTS",
+    "RunConfig",
+    "apply_overrides",
+    "config_from_dict",
+    "load_config",
+    "parse_duration",
+    "parse_quantity",
+]
+
+# --------------------------------------------------------------------------------------------
+# quantities with units
+
+_NUMBER = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?"
+_QUANTITY_RE = re.compile(rf"^\s*(?P<num>{_NUMBER})\s*(?P<unit>[a-zA-Zµμ°]*)\s*$")
+
+#: dimension -> {unit: factor to SI}
+UNITS: dict[str, dict[str, float]] = {
+    "time": {"s": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "μs": 1e-6, "ns": 1e-9, "min": 60.0},
+    "frequency": {"hz": 1.0, "khz": 1e3, "mhz": 1e6, "ghz": 1e9},
+    "energy": {"j": 1.0, "mj": 1e-3, "uj": 1e-6, "µj": 1e-6, "nj": 1e-9, "pj": 1e-12},
+    "power": {"w": 1.0, "mw": 1e-3, "uw": 1e-6, "kw": 1e3},
+    "capacitance": {"f": 1.0, "uf": 1e-6, "nf": 1e-9, "pf": 1e-12},
+    "voltage": {"v": 1.0, "mv": 1e-3},
+}
+_CASE_SENSITIVE = {"time"}
+
+
+def parse_quantity(value: Any, dimension: str) -> float:
+    """A value in SI units from ``"600ns"``, ``"4 GHz"``, ``"20.55nJ"`` or a bare number (SI).
+
+    Temperatures (``dimension="temperature"``) are returned in deg C: ``"85C"``, ``"358.15K"``
+    or a bare number (deg C).
+
+    Raises:
+        ValueError: not a number with a unit of that dimension.
+    """
+    if isinstance(value, bool):
+        raise ValueError(f"{value!r} is not a {dimension}")
+    if isinstance(value, int | float):
+        out = float(value)
+    elif isinstance(value, str):
+        m = _QUANTITY_RE.match(value)
+        if m is None:
+            raise ValueError(f"{value!r} is not a {dimension} ({_examples(dimension)})")
+        num, unit = float(m["num"]), m["unit"]
+        if dimension == "temperature":
+            u = unit.lstrip("°").lower()
+            if u in ("", "c", "degc"):
+                out = num
+            elif u == "k":
+                out = num - 273.15
+            else:
+                raise ValueError(f"{value!r}: unknown temperature unit {unit!r} (use C or K)")
+        else:
+            table = UNITS[dimension]
+            key = unit if dimension in _CASE_SENSITIVE else unit.lower()
+            if key == "":
+                out = num
+            elif key in table:
+                out = num * table[key]
+            else:
+                raise ValueError(
+                    f"{value!r}: unknown {dimension} unit {unit!r} (use {', '.join(table)})"
+                )
+    else:
+        raise ValueError(f"{value!r} is not a {dimension} ({_examples(dimension)})")
+    if not math.isfinite(out):
+        raise ValueError(f"{value!r} is not finite")
+    return out
+
+
+def _examples(dimension: str) -> str:
+    return {
+        "time": "examples: 5s, 1ms, 600ns",
+        "frequency": "examples: 4GHz, 3600MHz",
+        "energy": "examples: 20.55nJ, 1e-9",
+        "power": "examples: 0.272W, 50mW",
+        "capacitance": "examples: 1nF, 1e-9",
+        "voltage": "examples: 0.8V",
+        "temperature": "examples: 85C, 358.15K, 80",
+    }.get(dimension, "")
+
+
+def parse_duration(value: Any) -> float:
+    """A duration in s from ``"5s"``, ``"1ms"``, ``"10us"``, ``"100ns"`` or a bare number (s)."""
+    return parse_quantity(value, "time")
+
+
+def _nonneg(dimension: str) -> Any:
+    def check(value: Any) -> float:
+        out = parse_quantity(value, dimension)
+        if out < 0:
+            raise ValueError(f"must not be negative, got {value!r}")
+        return out
+
+    return BeforeValidator(check)
+
+
+def _positive(dimension: str) -> Any:
+    def check(value: Any) -> float:
+        out = parse_quantity(value, dimension)
+        if out <= 0:
+            raise ValueError(f"must be positive, got {value!r}")
+        return out
+
+    return BeforeValidator(check)
+
+
+Duration = Annotated[float, _positive("time")]
+NonNegDuration = Annotated[float, _nonneg("time")]
+Frequency = Annotated[float, _positive("frequency")]
+Energy = Annotated[float, _nonneg("energy")]
+PowerW = Annotated[float, _nonneg("power")]
+Capacitance = Annotated[float, _nonneg("capacitance")]
+Voltage = Annotated[float, _positive("voltage")]
+Celsius = Annotated[float, BeforeValidator(lambda v: parse_quantity(v, "temperature"))]
+Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
+
+# --------------------------------------------------------------------------------------------
+# per-configuration memory defaults
+
+#: DRAM defaults per configuration, from CoMeT's ``config/gainestown_{DDR,3Dmem,2_5D,3D}.cfg``
+#: (marg-tools/CoMeT at commit 5a9d040): ``perf_model/dram/latency`` (ns) and
+#: ``memory/energy_per_{read,write,refresh}_access`` (nJ), ``memory/logic_core_power`` (W).
+MEMORY_DEFAULTS: dict[str, dict[str, float]] = {
+    "ddr": {"latency": 45e-9, "e_read": 30e-9, "e_write": 30e-9, "e_refresh": 5e-9},
+    "3dmem": {"latency": 29e-9, "e_read": 20.55e-9, "e_write": 20.55e-9, "e_refresh": 3.55e-9},
+    "2.5d": {"latency": 20e-9, "e_read": 20.55e-9, "e_write": 20.55e-9, "e_refresh": 3.55e-9},
+    "3d": {"latency": 15e-9, "e_read": 20.55e-9, "e_write": 20.55e-9, "e_refresh": 3.55e-9},
+}
+
+# --------------------------------------------------------------------------------------------
+# sections
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_default=True)
+
+
+class SimConfig(_Section):
+    """``[sim]``: time and numerics.
+
+    Attributes:
+        duration: simulated time (s); the run may stop earlier with ``stop_when_done``.
+        epoch: epoch length (s), CoMeT's ``hotspot/sampling_interval`` (1 ms).
+        init: initial temperature: ``ambient`` (every node at the package's ambient, like a
+            cold start), ``steady`` (steady state of the idle chip), or a temperature (deg C).
+        leakage_iterations: 0 = leakage from the previous epoch's temperatures (explicit, as
+            CoMeT); n > 0 = iterate the epoch up to n times towards a fixed point.
+        leakage_tolerance: fixed-point tolerance (K).
+        stop_when_done: stop when every job has finished and no more will arrive.
+        snapshot_every: grid snapshots (grid.npz) at this interval (s); None = none.
+        flush_every: epochs buffered before the CSV traces are appended.
+        solver: thermal back end (``auto``, ``dense``, ``sparse``, ``structured``).
+    """
+
+    duration: Duration = 0.1
+    epoch: Duration = 1e-3
+    init: Literal["ambient", "steady"] | Celsius = "ambient"
+    leakage_iterations: int = Field(0, ge=0, le=50)
+    leakage_tolerance: float = Field(0.01, gt=0)
+    stop_when_done: bool = False
+    snapshot_every: Duration | None = None
+    flush_every: int = Field(50, ge=1)
+    solver: Literal["auto", "dense", "sparse", "structured"] = "auto"
+
+    @field_validator("init", mode="before")
+    @classmethod
+    def _init(cls, v: Any) -> Any:
+        if isinstance(v, str) and v.strip().lower() in ("ambient", "steady"):
+            return v.strip().lower()
+        return parse_quantity(v, "temperature")
+
+    @model_validator(mode="after")
+    def _epochs(self) -> SimConfig:
+        if self.epoch > self.duration:
+            raise ValueError(
+                f"epoch: {self.epoch:g} s is longer than sim.duration {self.duration:g} s"
+            )
+        return self
+
+
+class ArchitectureConfig(BaseModel):
+    """``[architecture]``: the configuration and any :func:`comet.floorplan.generate` parameter.
+
+    ``kind`` is ``ddr``, ``3dmem``, ``2.5d`` or ``3d`` (CoMeT's spellings accepted); ``grid``
+    (``"32x32"``) sets ``grid_rows`` and ``grid_cols``. Other keys are checked by the
+    generator.
+    """
+
+    model_config = ConfigDict(extra="allow")
+
+    kind: str = "3d"
+    grid: str | None = None
+
+    @field_validator("kind")
+    @classmethod
+    def _kind(cls, v: str) -> str:
+        from comet.floorplan.params import canonical_kind
+
+        try:
+            return canonical_kind(v)
+        except InputError as err:
+            raise ValueError(err.message.removeprefix("kind: ") + f" ({err.hint})") from None
+
+    @field_validator("grid")
+    @classmethod
+    def _grid(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        parts = str(v).lower().split("x")
+        if len(parts) != 2 or not all(p.strip().isdigit() and int(p) >= 1 for p in parts):
+            raise ValueError(f"{v!r} is not ROWSxCOLS (example: 32x32)")
+        return v
+
+    def generate_params(self) -> dict[str, Any]:
+        """Keywords of :func:`comet.floorplan.generate` (``grid`` split into rows and cols)."""
+        params = dict(self.model_extra or {})
+        if self.grid is not None:
+            rows, cols = (int(p) for p in self.grid.lower().split("x"))
+            params["grid_rows"], params["grid_cols"] = rows, cols
+        return params
+
+
+class VoltageConfig(_Section):
+    """``[cores.voltage]``: V(f). ``linear``: V = v0 + slope * f / f_max (CoMeT's
+    ``build_dvfs_table`` for 22 nm: 0.6 + 0.8 f/f_max); ``table``: piecewise-linear
+    interpolation of ``points = [[GHz, V], ...]``."""
+
+    model: Literal["linear", "table"] = "linear"
+    v0: float = 0.6
+    slope: float = 0.8
+    points: list[tuple[float, float]] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _table(self) -> VoltageConfig:
+        if self.model == "table":
+            if len(self.points) < 2:
+                raise ValueError("points: a table needs at least two [GHz, V] points")
+            fs = [p[0] for p in self.points]
+            if any(b <= a for a, b in zip(fs, fs[1:], strict=False)):
+                raise ValueError("points: frequencies must increase")
+            if any(v <= 0 for _, v in self.points):
+                raise ValueError("points: voltages must be positive")
+        return self
+
+
+class CoresConfig(_Section):
+    """``[cores]``: operating points, dynamic power and leakage of the cores.
+
+    Attributes:
+        f_min, f_max, f_step: frequency range and step (Hz); CoMeT's base.cfg: 1-4 GHz, 0.1 GHz.
+        f_init: initial frequency (Hz), default f_max.
+        voltage: V(f), see :class:`VoltageConfig`.
+        c_eff: effective switched capacitance (F): P_dyn = c_eff V^2 f activity.
+        stall_activity: activity of a core stalled on memory, relative to computing.
+        idle_activity: activity of a core without a thread (clock tree etc.).
+        leakage: ``comet`` (CoMeT's logistic fit, scaled by V/1.2), ``hotspot`` (HotSpot's
+            exponential), ``none``, or ``module:function`` / ``path.py:function`` with
+            signature ``f(T_K: ndarray, V: ndarray, area_m2: ndarray) -> W``.
+        leakage_scale: factor on the leakage curve.
+        dvfs_latency: time a core stalls when its frequency changes (s); CoMeT: 0.
+        migration_latency: time a migrated thread loses (s).
+    """
+
+    f_min: Frequency = 1.0e9
+    f_max: Frequency = 4.0e9
+    f_step: Frequency = 0.1e9
+    f_init: Frequency | None = None
+    voltage: VoltageConfig = Field(default_factory=VoltageConfig)
+    c_eff: Capacitance = 1.0e-9
+    stall_activity: Fraction = 0.25
+    idle_activity: Fraction = 0.0
+    leakage: str = "comet"
+    leakage_scale: float = Field(1.0, ge=0)
+    dvfs_latency: NonNegDuration = 0.0
+    migration_latency: NonNegDuration = 0.0
+
+    @model_validator(mode="after")
+    def _range(self) -> CoresConfig:
+        if self.f_min > self.f_max:
+            raise ValueError(f"f_min: {self.f_min:g} Hz is above f_max {self.f_max:g} Hz")
+        if self.f_init is not None and not self.f_min <= self.f_init <= self.f_max:
+            raise ValueError("f_init: must lie between f_min and f_max")
+        return self
+
+
+class MemoryConfig(_Section):
+    """``[memory]``: DRAM timing, energy and access distribution. ``None`` = the
+    configuration's default (:data:`MEMORY_DEFAULTS`, CoMeT's).
+
+    Attributes:
+        latency: access latency in normal mode (s).
+        latency_lowpower: access latency of a bank in low-power mode (s); CoMeT: 600 ns.
+        e_read, e_write, e_refresh: energy per read / write access and per refreshed row (J).
+        t_refi: refresh interval (s), 7.8 us (JEDEC, CoMeT).
+        rows_per_refresh: rows per refresh command (CoMeT: 64 Mb banks / 8 K commands = 1).
+        t_rfc: time a bank is blocked by one refresh (s); costs bandwidth and latency.
+        refresh_double_above: temperature above which the refresh rate doubles (deg C, JEDEC
+            extended range 85 C).
+        background: constant background power per bank (W); CoMeT: 0.
+        leakage: ``comet`` (CoMeT's logistic DRAM fit), ``none``, or a function spec.
+        lowpower_dynamic, lowpower_leakage: scale of dynamic energy and leakage in low-power
+            mode (CoMeT's base.cfg: 0.1 and 0.01).
+        logic_power: constant power per logic core of 3dmem / 2.5d (W); CoMeT: 0.272 W.
+        logic_leakage: ``comet`` (CoMeT's SRAM-layer logistic fit), ``none``, or a spec.
+        distribution: how accesses spread over banks: ``uniform`` (CoMeT), ``interleaved``
+            (each thread over ``ways`` channels/vaults), ``hotset`` (``hot_share`` of the
+            accesses on ``hot_fraction`` of the banks), ``local`` (``local_share`` on the
+            vault nearest to the thread's core).
+    """
+
+    latency: Duration | None = None
+    latency_lowpower: Duration = 600e-9
+    e_read: Energy | None = None
+    e_write: Energy | None = None
+    e_refresh: Energy | None = None
+    t_refi: Duration = 7.8e-6
+    rows_per_refresh: float = Field(1.0, ge=0)
+    t_rfc: NonNegDuration = 160e-9
+    refresh_double_above: Celsius = 85.0
+    background: PowerW = 0.0
+    leakage: str = "comet"
+    leakage_scale: float = Field(1.0, ge=0)
+    lowpower_dynamic: Fraction = 0.1
+    lowpower_leakage: Fraction = 0.01
+    logic_power: PowerW = 0.272
+    logic_leakage: str = "comet"
+    distribution: Literal["uniform", "interleaved", "hotset", "local"] = "uniform"
+    ways: int | None = Field(None, ge=1)
+    hot_fraction: float = Field(0.125, gt=0, le=1)
+    hot_share: Fraction = 0.8
+    hot_banks: list[int] | None = None
+    local_share: Fraction = 0.8
+
+    def resolved(self, kind: str) -> MemoryConfig:
+        """A copy with the configuration's defaults filled in."""
+        defaults = MEMORY_DEFAULTS[kind]
+        values = {k: v for k, v in defaults.items() if getattr(self, k) is None}
+        return self.model_copy(update=values)
+
+
+class PhaseSpec(_Section):
+    """One phase of a thread: ``instructions`` of given characteristics, or ``sleep`` (s).
+
+    Attributes:
+        instructions: instructions of the phase.
+        cpi: core CPI (cycles per instruction without LLC misses; scales with 1/f).
+        mpki: LLC misses (DRAM accesses) per kilo-instruction.
+        read_fraction: share of DRAM accesses that are reads.
+        mlp: memory-level parallelism (overlapping misses).
+        activity: switching activity while computing (scales c_eff).
+        sleep: duration (s) of an idle phase (the thread holds its core, executes nothing).
+    """
+
+    instructions: float = Field(0.0, ge=0)
+    cpi: float = Field(1.0, gt=0)
+    mpki: float = Field(0.0, ge=0)
+    read_fraction: Fraction = 0.67
+    mlp: float = Field(1.0, gt=0)
+    activity: Fraction = 1.0
+    sleep: NonNegDuration = 0.0
+
+    @model_validator(mode="after")
+    def _work(self) -> PhaseSpec:
+        if self.instructions == 0 and self.sleep == 0:
+            raise ValueError("a phase needs instructions > 0 or sleep > 0")
+        if self.instructions > 0 and self.sleep > 0:
+            raise ValueError("a phase has either instructions or sleep, not both")
+        return self
+
+
+class ProfileSpec(_Section):
+    """A workload profile: phases run in order, ``repeat`` times."""
+
+    description: str = ""
+    phases: list[PhaseSpec]
+    repeat: int = Field(1, ge=1)
+
+
+class JobSpec(_Section):
+    """``[[workload.jobs]]``: a job of ``threads`` threads of a profile.
+
+    ``instructions`` rescales the profile to that many instructions per thread; ``arrival`` is
+    the arrival time (s) for ``workload.arrival = "fixed"``; ``count`` repeats the job.
+    """
+
+    profile: str = "compute"
+    threads: int = Field(1, ge=1)
+    instructions: float | None = Field(None, gt=0)
+    arrival: NonNegDuration = 0.0
+    count: int = Field(1, ge=1)
+    name: str | None = None
+
+
+class WorkloadConfig(_Section):
+    """``[workload]``: jobs, arrivals and profiles.
+
+    ``arrival = "fixed"``: the ``jobs`` at their own arrival times. ``uniform`` / ``poisson`` /
+    ``explicit``: in addition, an open system of ``count`` jobs (explicit: one per entry of
+    ``times``) arriving every ``interval`` (uniform), with exponential gaps of mean ``interval``
+    (poisson, seeded by the run's ``seed``) or at ``times``; their profiles are taken from
+    ``mix`` in turn (``mix_order = "cycle"``) or at random (``"random"``), with ``threads``
+    threads and ``instructions`` per thread. ``profiles`` defines extra profiles inline;
+    ``profile_files`` loads TOML files of ``[profiles.<name>]`` tables.
+    """
+
+    arrival: Literal["fixed", "uniform", "poisson", "explicit"] = "fixed"
+    interval: Duration = 10e-3
+    count: int = Field(0, ge=0)
+    times: list[NonNegDuration] = Field(default_factory=list)
+    mix: list[str] = Field(default_factory=lambda: ["compute"])
+    mix_order: Literal["cycle", "random"] = "cycle"
+    threads: int = Field(1, ge=1)
+    instructions: float | None = Field(None, gt=0)
+    jobs: list[JobSpec] = Field(default_factory=list)
+    profiles: dict[str, ProfileSpec] = Field(default_factory=dict)
+    profile_files: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _open(self) -> WorkloadConfig:
+        if self.arrival == "explicit" and not self.times:
+            raise ValueError("times: arrival = 'explicit' needs a list of arrival times")
+        if self.arrival in ("uniform", "poisson") and self.count == 0:
+            raise ValueError(f"count: arrival = {self.arrival!r} needs count >= 1 jobs")
+        if not self.mix:
+            raise ValueError("mix: give at least one profile name")
+        return self
+
+
+class PolicySpec(BaseModel):
+    """One policy: ``name`` (built-in, entry point, or ``path/to/file.py:ClassName``),
+    ``every`` (call it every N epochs, or a duration like ``"10ms"``) and its parameters."""
+
+    model_config = ConfigDict(extra="allow")
+
+    name: str
+    every: int | float | str = 1
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("policy name is empty")
+        return v.strip()
+
+    @field_validator("every")
+    @classmethod
+    def _every(cls, v: Any) -> Any:
+        if isinstance(v, bool):
+            raise ValueError("every: give a number of epochs or a duration")
+        if isinstance(v, int):
+            if v < 1:
+                raise ValueError("every: must be at least 1 epoch")
+            return v
+        seconds = parse_duration(v)
+        if seconds <= 0:
+            raise ValueError("every: must be positive")
+        return seconds
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+    def epochs(self, epoch_s: float) -> int:
+        """``every`` in epochs (a duration is rounded to the nearest whole epoch, at least 1)."""
+        if isinstance(self.every, int):
+            return self.every
+        return max(1, round(float(self.every) / epoch_s))
+
+
+def _policy_list(value: Any) -> Any:
+    if value is None:
+        return []
+    if isinstance(value, str | Mapping):
+        value = [value]
+    out = []
+    for item in value:
+        if isinstance(item, str):
+            if item.strip().lower() in ("off", "none", ""):
+                continue
+            out.append({"name": item})
+        else:
+            out.append(item)
+    return out
+
+
+PolicyList = Annotated[list[PolicySpec], BeforeValidator(_policy_list)]
+
+
+class PoliciesConfig(_Section):
+    """``[policies]``: management policies per knob, run in this order every epoch they are
+    due: ``mapping``, ``migration``, ``dvfs``, ``dram``, then ``plugins`` in the given order.
+
+    Each entry is a name, a table ``{name = ..., every = ..., <params>}`` or a list of them;
+    ``"off"`` disables a knob's policy. CoMeT's default: no DVFS (frequencies stay at f_init),
+    no migration, ``first-unused`` mapping, no DRAM policy.
+    """
+
+    mapping: PolicyList = Field(default_factory=lambda: [PolicySpec(name="first-unused")])
+    migration: PolicyList = Field(default_factory=list)
+    dvfs: PolicyList = Field(default_factory=list)
+    dram: PolicyList = Field(default_factory=list)
+    plugins: PolicyList = Field(default_factory=list)
+
+    def ordered(self) -> list[tuple[str, PolicySpec]]:
+        """``(knob, spec)`` in the composition order."""
+        out: list[tuple[str, PolicySpec]] = []
+        for knob in ("mapping", "migration", "dvfs", "dram", "plugins"):
+            out += [(knob, spec) for spec in getattr(self, knob)]
+        return out
+
+
+class RunConfig(_Section):
+    """A whole run. ``thermal`` holds HotSpot keys applied over each stack's own package
+    configuration (e.g. ``r_convec = 0.2``). ``thresholds_degC`` sets ``time_above_s`` in the
+    summary and the lines the viewers draw."""
+
+    name: str = "run"
+    seed: int = 1
+    sim: SimConfig = Field(default_factory=SimConfig)
+    architecture: ArchitectureConfig = Field(default_factory=ArchitectureConfig)
+    thermal: dict[str, Any] = Field(default_factory=dict)
+    cores: CoresConfig = Field(default_factory=CoresConfig)
+    memory: MemoryConfig = Field(default_factory=MemoryConfig)
+    workload: WorkloadConfig = Field(default_factory=WorkloadConfig)
+    policies: PoliciesConfig = Field(default_factory=PoliciesConfig)
+    thresholds_degC: list[float] = Field(default_factory=lambda: [80.0, 85.0])
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._+-]*", v):
+            raise ValueError(f"{v!r}: use letters, digits and . _ + - (it names the run directory)")
+        return v
+
+    @field_validator("thermal")
+    @classmethod
+    def _thermal(cls, v: dict[str, Any]) -> dict[str, Any]:
+        from comet.thermal.hotspot_config import ThermalConfig
+
+        known = set(ThermalConfig.keys())
+        for key in v:
+            if key not in known:
+                raise ValueError(f"{key!r} is not a HotSpot configuration key")
+        return v
+
+    # where the config came from (for relative paths of plugins and profile files)
+    _base_dir: Path | None = None
+
+    @property
+    def base_dir(self) -> Path:
+        """Directory relative paths in the config are resolved against."""
+        return self._base_dir or Path.cwd()
+
+    def to_dict(self) -> dict[str, Any]:
+        """The resolved config as plain TOML-able data (None values dropped)."""
+        data = self.model_dump(mode="json", exclude_none=True)
+        return _drop_empty(data)
+
+
+def _drop_empty(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {k: _drop_empty(v) for k, v in obj.items() if v is not None}
+    if isinstance(obj, list):
+        return [_drop_empty(v) for v in obj]
+    return obj
+
+
+# --------------------------------------------------------------------------------------------
+# loading and overrides
+
+
+def _error_key(err: Mapping[str, Any]) -> str:
+    parts = [str(p) for p in err.get("loc", ()) if not str(p).startswith("function-")]
+    # pydantic puts the validator type (e.g. 'constrained-str') in loc for unions; keep keys
+    keys = [p for p in parts if not p.startswith(("literal[", "union[", "float", "str"))]
+    return ".".join(keys)
+
+
+def _format_validation(err: ValidationError) -> tuple[str, str]:
+    """``(key, message)`` of the first error of a pydantic ValidationError."""
+    first = err.errors(include_url=False)[0]
+    key = _error_key(first)
+    msg = str(first.get("msg", "invalid value"))
+    msg = msg.removeprefix("Value error, ").removeprefix("Assertion failed, ")
+    if first.get("type") == "extra_forbidden":
+        msg = "unknown key (check the spelling; see the documented keys of this section)"
+    msg = msg.replace("Input should be", "must be")
+    # messages from model validators name their own key ("epoch: ...")
+    m = re.match(r"^([a-z_]+): (.*)$", msg)
+    if m and not key.endswith(m.group(1)):
+        key = f"{key}.{m.group(1)}" if key else m.group(1)
+        msg = m.group(2)
+    elif m and key.endswith(m.group(1)):
+        msg = m.group(2)
+    return key, msg
+
+
+def config_from_dict(
+    data: Mapping[str, Any], *, path: str | os.PathLike[str] | None = None
+) -> RunConfig:
+    """Validate a config dict.
+
+    Raises:
+        InputError: ``file: key: what is wrong``.
+    """
+    try:
+        cfg = RunConfig.model_validate(dict(data))
+    except ValidationError as err:
+        key, msg = _format_validation(err)
+        raise InputError(f"{key}: {msg}" if key else msg, path=path) from None
+    if path is not None:
+        cfg._base_dir = Path(path).resolve().parent
+    return cfg
+
+
+def _parse_override_value(text: str) -> Any:
+    """A ``--set`` value: TOML syntax if it parses (numbers, booleans, lists, inline tables,
+    quoted strings), else the raw string (``5s``, ``ondemand``)."""
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def apply_overrides(data: dict[str, Any], overrides: Sequence[str]) -> dict[str, Any]:
+    """Apply ``key.sub=value`` overrides to a raw config dict (in place; also returned).
+
+    A numeric path component indexes a list (``workload.jobs.0.threads=4``).
+
+    Raises:
+        InputError: an override without ``=`` or a path through a non-table value.
+    """
+    for item in overrides:
+        if "=" not in item:
+            raise InputError(
+                f"--set {item!r}: expected key=value", hint="example: --set sim.duration=5s"
+            )
+        key, _, raw = item.partition("=")
+        key = key.strip()
+        parts = [p for p in key.split(".") if p]
+        if not parts:
+            raise InputError(f"--set {item!r}: empty key")
+        node: Any = data
+        for i, part in enumerate(parts[:-1]):
+            where = ".".join(parts[: i + 1])
+            if isinstance(node, list):
+                if not part.isdigit() or int(part) >= len(node):
+                    raise InputError(f"--set {key}: {where} is not an index of the list")
+                node = node[int(part)]
+            elif isinstance(node, dict):
+                nxt = node.get(part)
+                if nxt is None:
+                    nxt = node[part] = {}
+                elif not isinstance(nxt, dict | list):
+                    raise InputError(f"--set {key}: {where} is a value, not a table")
+                node = nxt
+            else:  # pragma: no cover - guarded above
+                raise InputError(f"--set {key}: {where} is a value, not a table")
+        last = parts[-1]
+        value = _parse_override_value(raw.strip())
+        if isinstance(node, list):
+            if not last.isdigit() or int(last) >= len(node):
+                raise InputError(f"--set {key}: {last} is not an index of the list")
+            node[int(last)] = value
+        else:
+            node[last] = value
+    return data
+
+
+def load_config(
+    source: str | os.PathLike[str] | Mapping[str, Any],
+    overrides: Sequence[str] = (),
+) -> RunConfig:
+    """Read a run config (TOML file or dict), apply ``--set`` overrides, validate.
+
+    Raises:
+        InputError: missing file, bad TOML (with the line), or a validation error
+            ``file: key: what``.
+    """
+    path: Path | None = None
+    if isinstance(source, Mapping):
+        data = _deepcopy(dict(source))
+    else:
+        path = Path(source)
+        if not path.is_file():
+            raise InputError("run config not found", path=path, hint="give a .toml run config")
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as err:
+            line = getattr(err, "lineno", None)
+            msg = str(err).split(" (at line")[0]
+            raise InputError(f"not valid TOML: {msg}", path=path, line=line) from None
+        except UnicodeDecodeError:
+            raise InputError("not a text file", path=path) from None
+    apply_overrides(data, overrides)
+    return config_from_dict(data, path=path)
+
+
+def _deepcopy(obj: Any) -> Any:
+    if isinstance(obj, Mapping):
+        return {k: _deepcopy(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_deepcopy(v) for v in obj]
+    return obj
