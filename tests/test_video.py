@@ -103,20 +103,29 @@ def test_gif_grid_snapshots(run: Run, tmp_path: Path) -> None:
     np.testing.assert_allclose(info.times_s, run.grid.times_s)
 
 
+def _decode_mp4(ffmpeg: str, path: Path, w: int, h: int) -> tuple[np.ndarray, float]:
+    """Frames (n, h, w, 3) and frame rate of an MP4, decoded by ffmpeg into raw RGB."""
+    import re
+    import subprocess
+
+    raw = subprocess.run(
+        [ffmpeg, "-loglevel", "error", "-i", str(path), "-f", "rawvideo", "-pix_fmt", "rgb24", "-"],
+        capture_output=True,
+        check=True,
+    ).stdout
+    probe = subprocess.run([ffmpeg, "-i", str(path)], capture_output=True, text=True).stderr
+    fps = float(re.search(r"([0-9.]+) fps", probe).group(1))  # type: ignore[union-attr]
+    return np.frombuffer(raw, np.uint8).reshape(-1, h, w, 3), fps
+
+
 def test_mp4(run: Run, tmp_path: Path) -> None:
     imageio_ffmpeg = pytest.importorskip("imageio_ffmpeg")
     info = render_video(
         run, tmp_path / "v.mp4", layers=["core"], mode="block", every=2, dpi=80, progress=False
     )
     assert info.width % 16 == 0 and info.height % 16 == 0
-    reader = imageio_ffmpeg.read_frames(str(info.path))
-    try:
-        meta = next(reader)
-        w, h = meta["size"]
-        frames = np.stack([np.frombuffer(f, np.uint8).reshape(h, w, 3) for f in reader])
-    finally:
-        reader.close()
-    assert meta["fps"] == pytest.approx(10.0)
+    frames, fps = _decode_mp4(imageio_ffmpeg.get_ffmpeg_exe(), info.path, info.width, info.height)
+    assert fps == pytest.approx(10.0)
     assert frames.shape == (12, info.height, info.width, 3)
     assert info.frames == 12
     panels = HeatmapPanels(run, ["core"], mode="block", dpi=80, even_pixels=True)

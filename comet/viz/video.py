@@ -69,30 +69,42 @@ def _write_gif(path: Path, frames: Iterator[np.ndarray], fps: float) -> None:
 
 
 def _write_mp4(path: Path, frames: Iterator[np.ndarray], fps: float, size: tuple[int, int]) -> None:
+    """Pipe raw RGB frames into the ffmpeg binary shipped by imageio-ffmpeg (H.264, yuv420p).
+
+    ffmpeg is driven directly (not through imageio-ffmpeg's generator helpers) so that every
+    pipe is closed here, whatever happens.
+    """
     try:
         import imageio_ffmpeg
     except ImportError as err:  # pragma: no cover - imageio-ffmpeg is in the plot extra
         raise InputError(
             "MP4 needs imageio-ffmpeg", hint='pip install "comet[plot]" or write a .gif'
         ) from err
+    import subprocess
+
     tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
-    writer = imageio_ffmpeg.write_frames(
-        str(tmp),
-        size,
-        fps=fps,
-        codec="libx264",
-        pix_fmt_in="rgb24",
-        pix_fmt_out="yuv420p",
-        quality=7,
-        macro_block_size=16,
-        ffmpeg_log_level="error",
-    )
-    writer.send(None)
+    width, height = size
+    cmd = [
+        imageio_ffmpeg.get_ffmpeg_exe(),
+        *("-y", "-loglevel", "error", "-f", "rawvideo", "-pix_fmt", "rgb24"),
+        *("-s", f"{width}x{height}", "-r", f"{fps:g}", "-i", "-"),
+        *("-c:v", "libx264", "-pix_fmt", "yuv420p", "-crf", "18", "-r", f"{fps:g}", str(tmp)),
+    ]
+    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdin is not None and proc.stderr is not None
     try:
         for rgb in frames:
-            writer.send(np.ascontiguousarray(rgb).tobytes())
+            proc.stdin.write(np.ascontiguousarray(rgb, dtype=np.uint8).tobytes())
+    except BrokenPipeError:
+        pass  # ffmpeg stopped: its message follows
     finally:
-        writer.close()
+        proc.stdin.close()
+        err = proc.stderr.read().decode(errors="replace").strip()
+        proc.stderr.close()
+        code = proc.wait()
+    if code != 0:
+        tmp.unlink(missing_ok=True)
+        raise InputError(f"ffmpeg failed writing {path} ({err or f'exit {code}'})")
     os.replace(tmp, path)
 
 
