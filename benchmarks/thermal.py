@@ -81,7 +81,7 @@ def run_case(name: str, degree: int) -> dict[str, float]:
         t1 = time.perf_counter()
         rows = np.empty((power.shape[0], len(names)))
         for k, row in enumerate(power):
-            model.step(row, dt)
+            model.advance(row, dt)
             rows[k] = model.power_block_temperatures()
         t2 = time.perf_counter()
         steady = model.steady(power.mean(axis=0))

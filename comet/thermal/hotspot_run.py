@@ -439,7 +439,7 @@ def run_hotspot(
             grid_fh = stack.enter_context(_atomic_stream(grid_file)) if grid_file else None
             out.write("\t".join(inputs.trace_names) + "\n")
             for k in range(rows):
-                model.step(power[k], dt)
+                model.advance(power[k], dt)
                 temps = np.empty(len(perm))
                 temps[perm] = model.power_block_temperatures()
                 transient[k] = temps
