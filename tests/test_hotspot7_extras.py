@@ -163,3 +163,28 @@ def test_detailed_3d_without_own_materials_is_the_standard_model() -> None:
     assert np.allclose(plain.network.C, detailed.network.C, rtol=1e-12)
     p = np.array([6.0, 9.0])
     assert np.abs(plain.steady(p) - detailed.steady(p)).max() < 1e-7
+
+
+def test_secondary_path_matches_hotspot(tmp_path: Path) -> None:
+    ev6 = DATA / "reference" / "ev6"
+    sec = DATA / "hotspot7" / "ev6_secondary"
+    result = CliRunner().invoke(
+        main,
+        [
+            "hotspot",
+            *("-c", str(ev6 / "hotspot.config"), "-f", str(ev6 / "ev6.flp")),
+            *("-p", str(sec / "gcc20.ptrace"), "-materials_file", str(ev6 / "example.materials")),
+            *("-model_type", "grid", "-grid_rows", "16", "-grid_cols", "16"),
+            *("-model_secondary", "1", "-q"),
+            *("-steady_file", str(tmp_path / "s.steady"), "-o", str(tmp_path / "s.ttrace")),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    ref_names, ref = read_node_dump(sec / "sec.steady")
+    names, vals = read_node_dump(tmp_path / "s.steady")
+    assert names == ref_names  # pcb_, solder_, sub_, c4_, metal_ prefixes and 28 inodes
+    assert np.abs(vals - ref).max() <= 0.01
+    assert (
+        np.abs(read_ttrace(tmp_path / "s.ttrace")[1] - read_ttrace(sec / "sec.ttrace")[1]).max()
+        <= 0.02
+    )
