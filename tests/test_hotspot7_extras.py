@@ -183,7 +183,7 @@ def test_secondary_path_matches_hotspot(tmp_path: Path) -> None:
     ref_names, ref = read_node_dump(sec / "sec.steady")
     names, vals = read_node_dump(tmp_path / "s.steady")
     assert names == ref_names  # pcb_, solder_, sub_, c4_, metal_ prefixes and 28 inodes
-    assert np.abs(vals - ref).max() <= 0.01
+    assert np.abs(vals - ref).max() <= 0.0101  # two-decimal rounding of both sides
     assert (
         np.abs(read_ttrace(tmp_path / "s.ttrace")[1] - read_ttrace(sec / "sec.ttrace")[1]).max()
         <= 0.02
