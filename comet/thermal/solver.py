@@ -36,7 +36,7 @@ from comet.thermal.network import (
 )
 
 #: Networks up to this many nodes use the exact dense eigen-decomposition by default.
-DENSE_LIMIT = 2500
+DENSE_LIMIT = 800
 
 #: HotSpot's leakage model constants (``temperature.c:calc_leakage``, leakage_mode 0).
 LEAKAGE_A = 1.5e4  # W/m^2
