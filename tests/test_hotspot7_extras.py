@@ -188,3 +188,26 @@ def test_secondary_path_matches_hotspot(tmp_path: Path) -> None:
         np.abs(read_ttrace(tmp_path / "s.ttrace")[1] - read_ttrace(sec / "sec.ttrace")[1]).max()
         <= 0.02
     )
+
+
+def test_run_dir_of_a_hotspot_transient(tmp_path: Path) -> None:
+    from comet.sim.results import Run
+
+    ev6 = DATA / "reference" / "ev6"
+    result = CliRunner().invoke(
+        main,
+        [
+            "hotspot",
+            *("-c", str(ev6 / "hotspot.config"), "-f", str(ev6 / "ev6.flp")),
+            *("-p", str(DATA / "hotspot7" / "ev6_secondary" / "gcc20.ptrace")),
+            *("-materials_file", str(ev6 / "example.materials"), "-q"),
+            *("-o", str(tmp_path / "t.ttrace"), "--run-dir", str(tmp_path / "run")),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    run = Run(tmp_path / "run")
+    assert run.status == "complete"
+    _, ttrace = read_ttrace(tmp_path / "t.ttrace")
+    assert run.temperature.shape == ttrace.shape
+    assert np.allclose(run.temperature.to_numpy(), ttrace - 273.15, atol=0.006)
+    assert run.temperature.index[-1] == pytest.approx(20 * 0.01)

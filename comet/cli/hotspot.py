@@ -12,6 +12,7 @@ from __future__ import annotations
 import sys
 import warnings
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import click
@@ -26,6 +27,7 @@ _COMET_OPTIONS = {
     "-q": False,
     "--quiet": False,
     "--hotspot7-quirks": False,
+    "--run-dir": True,
 }
 _HELP = ("-h", "--help")
 
@@ -49,6 +51,8 @@ comet options:
   --hotspot-binary PATH       the HotSpot binary (default: $COMET_HOTSPOT, then PATH)
   --hotspot7-quirks          reproduce HotSpot 7's swapped lateral resistances on
                               non-square grid cells (comet's default is the physical one)
+  --run-dir DIR               also write the transient as a comet run directory
+                              (viewable with comet plot / video / view)
   -q, --quiet                 no summary
   -h, --help                  this help
 """
@@ -87,6 +91,7 @@ def split_args(args: Sequence[str]) -> tuple[dict[str, Any], list[str]]:
         "hotspot_binary": None,
         "quiet": False,
         "hotspot7_quirks": False,
+        "run_dir": None,
     }
     rest: list[str] = []
     items = list(args)
@@ -177,6 +182,8 @@ def hotspot(ctx: click.Context) -> None:
         click.echo(f"comet: warning: {w.message}", err=True)
     for note in result.notes:
         click.echo(f"comet: warning: {note}", err=True)
+    if opts["run_dir"] is not None:
+        result.files.append(str(_write_run_dir(options, result, opts["run_dir"])))
     if opts["quiet"]:
         return
     kind = "transient" if result.transient is not None else "steady state"
@@ -194,3 +201,21 @@ def hotspot(ctx: click.Context) -> None:
     click.echo(f"peak {kind} temperature: {peak - 273.15:.2f} °C ({peak:.2f} K){where}")
     for path in result.files:
         click.echo(f"wrote {path}")
+
+
+def _write_run_dir(options: Any, result: Any, run_dir: str) -> Path:
+    """The transient of a ``comet hotspot`` run as a run directory (``run_from_hotspot``)."""
+    from comet.sim.hotspot_import import run_from_hotspot
+
+    if result.transient is None or options.ttrace_file is None:
+        raise InputError("--run-dir needs a transient run", hint="add -o <file.ttrace>")
+    config = result.config
+    geometry = config.grid_layer_file if config.grid_layer_file is not None else options.flp_file
+    return run_from_hotspot(
+        options.ttrace_file,
+        geometry,
+        run_dir,
+        ptrace=options.ptrace_file,
+        sampling_intvl=config.sampling_intvl,
+        overwrite=True,
+    )
