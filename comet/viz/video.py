@@ -99,12 +99,12 @@ def _write_mp4(path: Path, frames: Iterator[np.ndarray], fps: float, size: tuple
         pass  # ffmpeg stopped: its message follows
     finally:
         proc.stdin.close()
-        err = proc.stderr.read().decode(errors="replace").strip()
+        message = proc.stderr.read().decode(errors="replace").strip()
         proc.stderr.close()
         code = proc.wait()
     if code != 0:
         tmp.unlink(missing_ok=True)
-        raise InputError(f"ffmpeg failed writing {path} ({err or f'exit {code}'})")
+        raise InputError(f"ffmpeg failed writing {path} ({message or f'exit {code}'})")
     os.replace(tmp, path)
 
 
