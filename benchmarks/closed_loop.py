@@ -114,13 +114,13 @@ def main() -> None:
         profiler.stop()
     eps = epochs / loop_time["s"]
 
-    # the thermal step alone, on the same models
+    # the thermal step alone (advance + block temperatures), on the same models
     model_powers = [np.full(len(m.power_names), 0.5) for m in sim.models]
     n_probe = min(200, epochs)
     t = time.perf_counter()
     for _ in range(n_probe):
         for m, p in zip(sim.models, model_powers, strict=True):
-            m.step(p, sim.dt)
+            m.advance(p, sim.dt)
             m.power_block_temperatures()
     thermal_ms = (time.perf_counter() - t) / n_probe * 1e3
     loop_ms = 1e3 / eps

@@ -204,13 +204,21 @@ class IntervalModel:
         np.divide(self.compute_time, dt, out=out)
         return out
 
-    def cpi_stack(self, freq_hz: np.ndarray) -> dict[str, np.ndarray]:
+    def cpi_stack(
+        self, freq_hz: np.ndarray, out: dict[str, np.ndarray] | None = None
+    ) -> dict[str, np.ndarray]:
         """Cycles per instruction by cause (``compute``, ``memory``, ``other``: lost and idle
-        time) per core, NaN for cores that executed nothing."""
-        with np.errstate(divide="ignore", invalid="ignore"):
-            n = np.where(self.instructions > 0, self.instructions, np.nan)
-            return {
-                "compute": self.compute_time * freq_hz / n,
-                "memory": self.memory_time * freq_hz / n,
-                "other": (self.lost_time + self.sleep_time) * freq_hz / n,
-            }
+        time) per core; NaN for cores that executed nothing. ``out`` gives arrays to fill."""
+        if out is None:
+            out = {k: np.empty(self.n_cores) for k in ("compute", "memory", "other")}
+        ran = self.instructions > 0
+        for key, t in (
+            ("compute", self.compute_time),
+            ("memory", self.memory_time),
+            ("other", self.lost_time + self.sleep_time),
+        ):
+            dst = out[key]
+            dst.fill(np.nan)
+            np.multiply(t, freq_hz, out=dst, where=ran)
+            np.divide(dst, self.instructions, out=dst, where=ran)
+        return out

@@ -316,10 +316,10 @@ class Control:
 
     def set_bank_modes(self, modes: Sequence[int] | np.ndarray) -> None:
         """Modes of all banks (0 normal, 1 low-power)."""
-        arr = np.asarray(modes).astype(np.int64).reshape(-1)
-        if arr.size != self._engine.n_banks or not np.isin(arr, (0, 1)).all():
+        arr = np.asarray(modes).reshape(-1)
+        if arr.size != self._engine.n_banks or not ((arr == 0) | (arr == 1)).all():
             raise ValueError(f"need {self._engine.n_banks} bank modes of 0 or 1")
-        for b in np.flatnonzero(arr != self._engine.bank_mode):
+        for b in np.flatnonzero(arr != self._engine.bank_mode).tolist():
             self._engine.set_bank_mode(int(b), int(arr[b]))
 
     # -- events ----------------------------------------------------------------------------------

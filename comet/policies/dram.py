@@ -29,5 +29,5 @@ class LowPower(Policy):
     def step(self, view: EpochView, control: Control) -> None:
         t = view.bank_temperature
         mode = view.bank_mode
-        new = np.where(mode == 1, (t >= self.recovered).astype(np.int8), (t > self.critical))
-        control.set_bank_modes(new.astype(np.int8))
+        new = np.where(mode == 1, t >= self.recovered, t > self.critical)
+        control.set_bank_modes(new)

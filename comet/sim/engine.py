@@ -401,6 +401,7 @@ class Simulation:
         self.freq_caps = np.full((max(1, len(self.policies)), self.n_cores), np.inf)
         self.view = EpochView(self.info)
         self.control = Control(self)
+        self._cpi_out = {k: self.view.buffer(f"cpi_{k}") for k in ("compute", "memory", "other")}
 
     # ==========================================================================================
     # influence matrix (TSP, PID)
@@ -605,7 +606,7 @@ class Simulation:
             new_T = np.empty_like(self.T_all)
             for s, m in enumerate(self.models):
                 lo, hi = int(self.offsets[s]), int(self.offsets[s + 1])
-                m.step(self.P_all[lo:hi], self.dt)
+                m.advance(self.P_all[lo:hi], self.dt)
                 new_T[lo:hi] = m.power_block_temperatures()
             if iters and np.max(np.abs(new_T - T_iter)) < self.config.sim.leakage_tolerance:
                 T_iter = new_T
@@ -644,9 +645,7 @@ class Simulation:
         ):
             np.copyto(v.buffer(name), src)
         np.divide(self.perf.instructions, self.dt, out=v.buffer("ips"))
-        stack = self.perf.cpi_stack(self.freq)
-        for part in ("compute", "memory", "other"):
-            np.copyto(v.buffer(f"cpi_{part}"), stack[part])
+        self.perf.cpi_stack(self.freq, out=self._cpi_out)
         peaks = [self.core_T.max()]
         if self.n_banks:
             peaks.append(self.bank_T.max())
@@ -776,7 +775,9 @@ class Simulation:
                 continue
             grids.append(g)
             prefix = f"{stack.name}." if len(self.stacks) > 1 else ""
-            names += [prefix + la.name for la in stack.layers][: g.shape[0]]
+            layer_names = list(m.layer_names)[: g.shape[0]]
+            layer_names += [f"layer{i}" for i in range(len(layer_names), g.shape[0])]
+            names += [prefix + n for n in layer_names]
         writer.grid(self._now, np.concatenate(grids), names)
 
     def _summary_extra(self, wall: float) -> dict[str, Any]:
@@ -1107,7 +1108,7 @@ def replay(
                 sel = col_stack == si
                 powers[si][col_index[sel]] = row[sel]
             for si, m in enumerate(models):
-                m.step(powers[si], interval)
+                m.advance(powers[si], interval)
                 temps[si] = m.power_block_temperatures()
             for j, (si, pi) in enumerate(cols):
                 out_T[j] = temps[si][pi]
