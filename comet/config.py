@@ -748,8 +748,10 @@ def load_config(
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as err:
-            line = getattr(err, "lineno", None)
-            msg = str(err).split(" (at line")[0]
+            text = str(err)
+            m = re.search(r"\(at line (\d+), column \d+\)", text)
+            line = getattr(err, "lineno", None) or (int(m.group(1)) if m else None)
+            msg = text.split(" (at line")[0]
             raise InputError(f"not valid TOML: {msg}", path=path, line=line) from None
         except UnicodeDecodeError:
             raise InputError("not a text file", path=path) from None
