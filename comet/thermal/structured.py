@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import scipy.fft as sfft
@@ -56,13 +57,116 @@ class _Line:
     g: float
 
 
+class _EdgeOperator:
+    """``Z = W (I + Q W)^-1`` for a batch of shifts, applied through its structure.
+
+    Edge vectors live in the per-line cosine basis. There, with ``W = h diag(d) - Kl low``
+    (``Kl`` touches only mode 0 of each line), ``A0 = I + h Q diag(d)`` splits into a
+    north/south part that is block-diagonal per x mode, an east/west part block-diagonal per
+    y mode, and dense couplings between them; it is solved by a Schur complement on the
+    east/west part, and the rank-P package term by a small Woodbury correction. ``Z`` is
+    complex symmetric, so ``x Z = (Z x^T)^T``.
+    """
+
+    def __init__(self, st: Structured, J: int, dtype: Any) -> None:
+        nH, nV, R, Cc, P = len(st.hlines), len(st.vlines), st.R, st.Cc, st.P
+        self.st = st
+        self.Pinv = np.empty((J, Cc, nH, nH), dtype=dtype)
+        self.Qm = np.empty((J, nH * Cc, nV * R), dtype=dtype)
+        self.Rm = np.empty((J, nV * R, nH * Cc), dtype=dtype)
+        self.Sc_inv = np.empty((J, nV * R, nV * R), dtype=dtype)
+        self.YU = np.empty((J, st.m, P), dtype=dtype)
+        self.Cw = np.empty((J, P, P), dtype=dtype)
+        self.low = np.empty((J, P, st.m), dtype=dtype)
+        self.hd = np.empty((J, st.m))
+
+    def build(
+        self, j: int, h: float, blocks: tuple[np.ndarray, ...], U: np.ndarray, low: np.ndarray
+    ) -> None:
+        """Shift j: ``blocks`` of Q (:meth:`Structured.edge_blocks`), ``U = Q Kl``."""
+        st = self.st
+        QHH, QVV, QHV = blocks
+        hdH, hdV = h * st.dH, h * st.dV  # (nH,), (nV,)
+        nH, nV = len(hdH), len(hdV)
+        eyeH, eyeV = np.eye(nH), np.eye(nV)
+        Pq = eyeH[None] + QHH * hdH[None, None, :]  # (Cc, nH, nH)
+        Sp = eyeV[None] + QVV * hdV[None, None, :]  # (R, nV, nV)
+        Pinv = np.linalg.inv(Pq)
+        Qm = (QHV * hdV[None, None, :, None]).reshape(nH * st.Cc, nV * st.R)
+        Rm = (QHV.transpose(2, 3, 0, 1) * hdH[None, None, :, None]).reshape(nV * st.R, nH * st.Cc)
+        # P^-1 Qm, per x mode q: (C, nH, nH) @ (C, nH, nV*R)
+        PinvQm = np.matmul(Pinv, Qm.reshape(nH, st.Cc, -1).transpose(1, 0, 2))
+        PinvQm = PinvQm.transpose(1, 0, 2).reshape(nH * st.Cc, -1)
+        Sc = -(Rm @ PinvQm)
+        # add the block-diagonal S: entries ((b, p), (b', p)) = Sp[p, b, b']
+        Sc4 = Sc.reshape(nV, st.R, nV, st.R)
+        pidx = np.arange(st.R)
+        Sc4[:, pidx, :, pidx] += Sp
+        self.Pinv[j], self.Qm[j], self.Rm[j] = Pinv, Qm, Rm
+        self.Sc_inv[j] = np.linalg.inv(Sc)
+        self.hd[j] = h * st.d
+        # package term: I + Q W = A0 - U low with U = Q Kl
+        YU = self._a0_solve(j, U)  # (m, P)
+        self.YU[j] = YU
+        self.Cw[j] = np.linalg.inv(np.eye(st.P) - low @ YU)
+        self.low[j] = low
+
+    @staticmethod
+    def _p_solve(Pinv: np.ndarray, eH: np.ndarray) -> np.ndarray:
+        """Apply the north/south block inverse: ``eH`` (nH, Cc, k) -> (nH, Cc, k)."""
+        return np.einsum("qab,bqk->aqk", Pinv, eH)
+
+    def _a0_solve(self, j: int, e: np.ndarray) -> np.ndarray:
+        """``A0^-1 e`` for shift j; ``e`` (m, k) in the line-cosine basis."""
+        st = self.st
+        k = e.shape[1]
+        eH = e[st.hidx.reshape(-1)].reshape(len(st.hlines), st.Cc, k)
+        eV = e[st.vidx.reshape(-1)]
+        t = self._p_solve(self.Pinv[j], eH).reshape(-1, k)
+        yV = self.Sc_inv[j] @ (eV - self.Rm[j] @ t)
+        yH = t - self._p_solve(
+            self.Pinv[j], (self.Qm[j] @ yV).reshape(len(st.hlines), st.Cc, k)
+        ).reshape(-1, k)
+        y = np.empty((st.m, k), dtype=np.result_type(e, self.Sc_inv))
+        y[st.hidx.reshape(-1)] = yH
+        y[st.vidx.reshape(-1)] = yV
+        return y
+
+    def apply_one(self, j: int, e: np.ndarray) -> np.ndarray:
+        """``Z_j e`` for ``e`` (m, k)."""
+        y = self._a0_solve(j, e)
+        x = y + self.YU[j] @ (self.Cw[j] @ (self.low[j] @ y))
+        return self.hd[j][:, None] * x - self.st.K_link @ (self.low[j] @ x)
+
+    def apply(self, e: np.ndarray) -> np.ndarray:
+        """``Z_j e_j`` for every shift: ``e`` (J, m) -> (J, m), batched."""
+        st = self.st
+        J = e.shape[0]
+        nH = len(st.hlines)
+        eH = e[:, st.hidx.reshape(-1)].reshape(J, nH, st.Cc)
+        eV = e[:, st.vidx.reshape(-1)]
+        t = np.einsum("jqab,jbq->jaq", self.Pinv, eH).reshape(J, -1)
+        yV = np.matmul(self.Sc_inv, (eV - np.matmul(self.Rm, t[:, :, None])[:, :, 0])[:, :, None])
+        yV = yV[:, :, 0]
+        w = np.matmul(self.Qm, yV[:, :, None])[:, :, 0].reshape(J, nH, st.Cc)
+        yH = t - np.einsum("jqab,jbq->jaq", self.Pinv, w).reshape(J, -1)
+        y = np.empty((J, st.m), dtype=yV.dtype)
+        y[:, st.hidx.reshape(-1)] = yH
+        y[:, st.vidx.reshape(-1)] = yV
+        ly = np.matmul(self.low, y[:, :, None])
+        x = y + np.matmul(self.YU, np.matmul(self.Cw, ly))[:, :, 0]
+        lx = np.matmul(self.low, x[:, :, None])[:, :, 0]
+        return self.hd * x - lx @ st.K_link.T
+
+
 class _Shifts:
     """Precomputed operators to apply ``(h G + z_j C)^-1`` for a batch of shifts z_j.
 
     With ``inv_j = 1/(h lam + z_j)`` (the separable part in eigen coordinates), the Woodbury
-    matrix ``Z_j = W_j (I + Q_j W_j)^-1`` and the package Schur complement folded into ``A_j``,
-    ``B_j``, ``D_j``, a solve of ``M_j x = b`` is: ``e0 = gather(b inv)``,
-    ``v = A bp - Z e0``, ``x = (b + scatter(v)) inv``, ``xp = D bp + B e0``.
+    operator ``Z_j = W_j (I + Q_j W_j)^-1`` (:class:`_EdgeOperator`) and the package Schur
+    complement folded into ``A_j``, ``B_j``, ``D_j``, a solve of ``M_j x = b`` is:
+    ``e0 = gather(b inv)``, ``v = A bp - Z e0``, ``x = (b + scatter(v)) inv``,
+    ``xp = D bp + B e0`` (edge vectors in the per-line cosine basis).
     ``VI[j, e] = V[:, edge_layer_e, :] * inv_j`` serves both gather and scatter.
     """
 
@@ -76,31 +180,34 @@ class _Shifts:
         vi = self.VI.transpose(2, 0, 1, 3).reshape(st.nm, J * len(st.edge_layers), st.L)
         self.VI_ri = np.ascontiguousarray(np.concatenate([vi.real, vi.imag], axis=1))
         self.A = np.empty((J, m, P), dtype=dtype)
-        self.Z = np.empty((J, m, m), dtype=dtype)
         self.B = np.empty((J, P, m), dtype=dtype)
         self.D = np.empty((J, P, P), dtype=dtype)
-        # The shifts are independent: build them on two threads (LAPACK releases the GIL).
-        with ThreadPoolExecutor(max_workers=min(2, J)) as pool:
-            list(pool.map(lambda j: self._build(st, h, zs[j].item(), j), range(J)))
+        self.Z = _EdgeOperator(st, J, dtype)
+        if m:
+            # The shifts are independent: build them on two threads (LAPACK releases the GIL).
+            with ThreadPoolExecutor(max_workers=min(2, J)) as pool:
+                list(pool.map(lambda j: self._build(st, h, zs[j].item(), j), range(J)))
+        else:
+            for j, z in enumerate(zs):
+                self.D[j] = np.linalg.inv(h * st.Gpp + z * np.diag(st.Cp))
 
     def _build(self, st: Structured, h: float, z: complex, j: int) -> None:
         Kl = st.K_link
         Mpp_inv = np.linalg.inv(h * st.Gpp + z * np.diag(st.Cp))
         kp = h * (Kl @ Mpp_inv)  # (m, P)
         low = h * h * (Mpp_inv @ Kl.T)  # W = h diag(d) - Kl @ low
-        Q = st.capacitance_matrix(self.inv[j])
-        QW = Q * (h * st.d)[None, :] - (Q @ Kl) @ low
-        QW[np.diag_indices(st.m)] += 1.0
-        Wm = np.diag(h * st.d) - Kl @ low
-        # Z = W (I + Q W)^-1  <=>  (I + Q W)^T Z^T = W^T  (W symmetric)
-        Z = np.linalg.solve(QW.T, Wm).T
-        Qkp = Q @ kp  # (m, P)
+        blocks = st.edge_blocks(self.inv[j])
+        # The package links touch only mode 0 of each line, so only those columns of Q count.
+        Q0 = st.edge_mode0_columns(blocks)  # (m, n_lines)
+        m0 = st.mode0
+        self.Z.build(j, h, blocks, Q0 @ Kl[m0], low)
+        Qkp = Q0 @ kp[m0]  # (m, P)
         hKt = Mpp_inv @ (h * Kl.T)  # (P, m)
-        hKtQ = hKt @ Q  # (P, m)
-        self.Z[j] = Z
-        self.A[j] = kp - Z @ Qkp
-        self.B[j] = hKt - hKtQ @ Z
-        self.D[j] = Mpp_inv + hKt @ Qkp - hKtQ @ (Z @ Qkp)
+        hKtQ = hKt[:, m0] @ Q0.T  # (P, m); Q symmetric
+        ZQkp = self.Z.apply_one(j, Qkp)
+        self.A[j] = kp - ZQkp
+        self.B[j] = hKt - self.Z.apply_one(j, hKtQ.T).T  # Z symmetric
+        self.D[j] = Mpp_inv + hKt @ Qkp - hKtQ @ ZQkp
 
 
 class Structured:
@@ -153,11 +260,15 @@ class Structured:
         self.d = (
             np.concatenate([np.full(ln.length, ln.g) for ln in lines]) if lines else np.zeros(0)
         )
+        # Edge vectors are kept in the per-line cosine basis: a link that is uniform along a
+        # line touches only that line's mode 0 (coefficient g * sqrt(length)).
         K_link = np.zeros((self.m, self.P))
+        link_sum = np.zeros(self.P)
         for ln in lines:
-            K_link[ln.start : ln.start + ln.length, ln.node] = ln.g
+            K_link[ln.start, ln.node] = ln.g * np.sqrt(ln.length)
+            link_sum[ln.node] += ln.g * ln.length
         self.K_link = K_link
-        Gpp = np.diag(pkg.ambient_conductance + K_link.sum(axis=0))
+        Gpp = np.diag(pkg.ambient_conductance + link_sum)
         for a, b, g in pkg.links:
             Gpp[a, a] += g
             Gpp[b, b] += g
@@ -168,6 +279,13 @@ class Structured:
         expected = [(layer, side) for layer in self.edge_layers for side in (W, E, N, S)]
         if [(ln.layer, ln.side) for ln in lines] != expected:
             raise ValueError("edge links must come per layer in W, E, N, S order")
+        self.hlines = [i for i, ln in enumerate(lines) if ln.side in (N, S)]
+        self.vlines = [i for i, ln in enumerate(lines) if ln.side in (W, E)]
+        self.hidx = np.array([lines[i].start + np.arange(Cc) for i in self.hlines], dtype=int)
+        self.vidx = np.array([lines[i].start + np.arange(R) for i in self.vlines], dtype=int)
+        self.mode0 = np.array([ln.start for ln in lines], dtype=int)  # mode 0 of each line
+        self.dH = np.array([lines[i].g for i in self.hlines])
+        self.dV = np.array([lines[i].g for i in self.vlines])
         self._psi_we = np.ascontiguousarray(self.Psi[[0, -1], :])  # (2, C)
         self._phi_ns = np.ascontiguousarray(self.Phi[[0, -1], :])  # (2, R)
         self.edge_slot = {layer: i for i, layer in enumerate(self.edge_layers)}
@@ -190,35 +308,37 @@ class Structured:
         return sfft.idctn(cube, type=2, norm="ortho", axes=(1, 2)).reshape(-1)
 
     def _lines_from_fields(self, fields: np.ndarray) -> np.ndarray:
-        """Edge-line values (J, m) from mode-space fields of the edge layers (J, n_el, n_modes).
+        """Edge-line cosine coefficients (J, m) of mode-space fields (J, n_el, n_modes).
 
-        Lines are stored per edge layer as [W (R), E (R), N (C), S (C)].
+        Lines are stored per edge layer as [W (R), E (R), N (C), S (C)]; a line's values are
+        given by their coefficients in the line's own DCT basis.
         """
         J, ne = fields.shape[0], len(self.edge_layers)
         cube = fields.reshape(J, ne, self.R, self.Cc)
         we = np.matmul(cube, self._psi_we.T)  # (J, ne, R, 2): sum_q hat[p,q] psi_q(j_edge)
-        we = np.matmul(self.Phi, we)  # (J, ne, R, 2): physical values down the W/E columns
         ns = np.matmul(self._phi_ns, cube)  # (J, ne, 2, C)
-        ns = np.matmul(ns, self.Psi.T)  # (J, ne, 2, C)
         out = np.concatenate(
             [we.transpose(0, 1, 3, 2).reshape(J, ne, -1), ns.reshape(J, ne, -1)], axis=2
         )
         return out.reshape(J, self.m)
 
     def _fields_from_lines(self, v: np.ndarray) -> np.ndarray:
-        """Mode-space fields (J, n_el, n_modes) of the grid vectors ``E v_j`` (v: (J, m))."""
+        """Mode-space fields (J, n_el, n_modes) of ``E v_j`` (v: (J, m) line coefficients)."""
         J, ne, R, Cc = v.shape[0], len(self.edge_layers), self.R, self.Cc
         per = v.reshape(J, ne, 2 * R + 2 * Cc)
         g_we = per[:, :, : 2 * R].reshape(J, ne, 2, R)
         g_ns = per[:, :, 2 * R :].reshape(J, ne, 2, Cc)
-        out = np.matmul(np.matmul(g_we, self.Phi).transpose(0, 1, 3, 2), self._psi_we)
-        out += np.matmul(self._phi_ns.T, np.matmul(g_ns, self.Psi))
+        out = np.matmul(g_we.transpose(0, 1, 3, 2), self._psi_we)
+        out += np.matmul(self._phi_ns.T, g_ns)
         return out.reshape(J, ne, self.nm)
 
-    def capacitance_matrix(self, inv: np.ndarray) -> np.ndarray:
-        """``E^T (h G0 + z C)^-1 E`` for the edge lines, given ``inv = 1/(h lam + z)``."""
-        m = self.m
-        Q = np.zeros((m, m), dtype=inv.dtype)
+    def edge_blocks(self, inv: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Blocks of ``Q = E^T (h G0 + z C)^-1 E`` in the line-cosine basis.
+
+        ``inv = 1/(h lam + z)`` (n_modes, L). Returns ``QHH`` (C, nH, nH): north/south line
+        pairs, diagonal in the x mode; ``QVV`` (R, nV, nV): east/west pairs, diagonal in the
+        y mode; ``QHV`` (nH, C, nV, R): the dense couplings between them.
+        """
         Mll: dict[tuple[int, int], np.ndarray] = {}
         for layer_a in self.edge_layers:
             for layer_b in self.edge_layers:
@@ -231,25 +351,52 @@ class Structured:
         Phi, Psi = self.Phi, self.Psi
         row = {N: Phi[0], S: Phi[-1]}
         col = {W: Psi[0], E: Psi[-1]}
-        for a, la in enumerate(self.lines):
-            for b in range(a, len(self.lines)):
-                lb = self.lines[b]
-                M = Mll[(la.layer, lb.layer)]
-                ha, hb = la.side in (N, S), lb.side in (N, S)
-                if ha and hb:
-                    w = (row[la.side] * row[lb.side]) @ M
-                    blk = (Psi * w[None, :]) @ Psi.T
-                elif not ha and not hb:
-                    w = M @ (col[la.side] * col[lb.side])
-                    blk = (Phi * w[None, :]) @ Phi.T
-                elif ha and not hb:
-                    # rows: along x of line a (Cc); cols: along y of line b (R)
-                    blk = (Psi * col[lb.side][None, :]) @ (M.T * row[la.side][None, :]) @ Phi.T
-                else:
-                    blk = ((Psi * col[la.side][None, :]) @ (M.T * row[lb.side][None, :]) @ Phi.T).T
-                Q[la.start : la.start + la.length, lb.start : lb.start + lb.length] = blk
-                if b != a:
-                    Q[lb.start : lb.start + lb.length, la.start : la.start + la.length] = blk.T
+        hl = [self.lines[i] for i in self.hlines]
+        vl = [self.lines[i] for i in self.vlines]
+        QHH = np.empty((self.Cc, len(hl), len(hl)), dtype=inv.dtype)
+        for a, la in enumerate(hl):
+            for b, lb in enumerate(hl):
+                QHH[:, a, b] = (row[la.side] * row[lb.side]) @ Mll[(la.layer, lb.layer)]
+        QVV = np.empty((self.R, len(vl), len(vl)), dtype=inv.dtype)
+        for a, la in enumerate(vl):
+            for b, lb in enumerate(vl):
+                QVV[:, a, b] = Mll[(la.layer, lb.layer)] @ (col[la.side] * col[lb.side])
+        QHV = np.empty((len(hl), self.Cc, len(vl), self.R), dtype=inv.dtype)
+        for a, la in enumerate(hl):
+            for b, lb in enumerate(vl):
+                M = Mll[(la.layer, lb.layer)]  # (R, C)
+                QHV[a, :, b, :] = (M * row[la.side][:, None] * col[lb.side][None, :]).T
+        return QHH, QVV, QHV
+
+    def edge_mode0_columns(self, blocks: tuple[np.ndarray, np.ndarray, np.ndarray]) -> np.ndarray:
+        """Columns of ``Q`` at mode 0 of every line (m, n_lines), in line order."""
+        QHH, QVV, QHV = blocks
+        out = np.zeros((self.m, len(self.lines)), dtype=QHH.dtype)
+        for b, li in enumerate(self.hlines):
+            for a in range(len(self.hlines)):
+                out[self.hidx[a, 0], li] = QHH[0, a, b]
+            for a in range(len(self.vlines)):
+                out[self.vidx[a], li] = QHV[b, 0, a, :]
+        for b, li in enumerate(self.vlines):
+            for a in range(len(self.vlines)):
+                out[self.vidx[a, 0], li] = QVV[0, a, b]
+            for a in range(len(self.hlines)):
+                out[self.hidx[a], li] = QHV[a, :, b, 0]
+        return out
+
+    def dense_edge_matrix(self, blocks: tuple[np.ndarray, np.ndarray, np.ndarray]) -> np.ndarray:
+        """The full ``Q`` (m, m) in the line-cosine basis, from :meth:`edge_blocks`."""
+        QHH, QVV, QHV = blocks
+        Q = np.zeros((self.m, self.m), dtype=QHH.dtype)
+        for a in range(len(self.hlines)):
+            for b in range(len(self.hlines)):
+                Q[self.hidx[a], self.hidx[b]] = QHH[:, a, b]
+            for b in range(len(self.vlines)):
+                Q[np.ix_(self.hidx[a], self.vidx[b])] = QHV[a, :, b, :]
+                Q[np.ix_(self.vidx[b], self.hidx[a])] = QHV[a, :, b, :].T
+        for a in range(len(self.vlines)):
+            for b in range(len(self.vlines)):
+                Q[self.vidx[a], self.vidx[b]] = QVV[:, a, b]
         return Q
 
     def to_eigen(self, x_grid: np.ndarray) -> np.ndarray:
@@ -308,7 +455,7 @@ class Structured:
         x_eig = b * sh.inv[0]
         if self.m:
             e0 = self._lines_from_fields(np.einsum("enk,nk->en", sh.VI[0], b)[None])[0]
-            v = sh.A[0] @ bp - sh.Z[0] @ e0
+            v = sh.A[0] @ bp - sh.Z.apply(e0[None])[0]
             fields = self._fields_from_lines(v[None])[0]  # (n_el, n_modes)
             x_eig = x_eig + np.einsum("en,enk->nk", fields, sh.VI[0])
             xp = sh.D[0] @ bp + sh.B[0] @ e0
@@ -378,7 +525,7 @@ class StructuredPropagator:
             g = g.reshape(nm, J, ne, 2)
             fields = self.a[None, :, None] * g[..., 0] + self.b[None, :, None] * g[..., 1]
             e0 = st._lines_from_fields(fields.transpose(1, 2, 0))  # (J, m)
-            v = np.matmul(sh.A, bp[:, :, None])[:, :, 0] - np.matmul(sh.Z, e0[:, :, None])[:, :, 0]
+            v = np.matmul(sh.A, bp[:, :, None])[:, :, 0] - sh.Z.apply(e0)
             vf = st._fields_from_lines(v).transpose(2, 0, 1).reshape(nm, 1, J * ne)
             vf_ri = np.concatenate([vf.real, -vf.imag], axis=2)  # Re(vf VI) = Re Re - Im Im
             x_eig -= 2.0 * np.matmul(vf_ri, sh.VI_ri)[:, 0, :]
