@@ -37,6 +37,9 @@ from comet.thermal.rational import cf_exp
 
 _BLAS = ThreadpoolController()
 
+#: Edge systems up to this size (4 lines x (rows + cols) per edge layer) keep Z dense.
+DENSE_EDGE_LIMIT = 320
+
 
 def dct_basis(n: int) -> np.ndarray:
     """Orthonormal DCT-II basis, ``B[i, p] = phi_p(i)`` (columns are eigenvectors)."""
@@ -79,6 +82,7 @@ class _EdgeOperator:
         self.Cw = np.empty((J, P, P), dtype=dtype)
         self.low = np.empty((J, P, st.m), dtype=dtype)
         self.hd = np.empty((J, st.m))
+        self.Zd: np.ndarray | None = None
 
     def build(
         self, j: int, h: float, blocks: tuple[np.ndarray, ...], U: np.ndarray, low: np.ndarray
@@ -138,8 +142,17 @@ class _EdgeOperator:
         x = y + self.YU[j] @ (self.Cw[j] @ (self.low[j] @ y))
         return self.hd[j][:, None] * x - self.st.K_link @ (self.low[j] @ x)
 
+    def densify_if_small(self) -> None:
+        """Keep ``Z`` as dense matrices when the edge system is small: one batched product per
+        step then costs less than the structured solve's several small ones."""
+        if self.st.m <= DENSE_EDGE_LIMIT:
+            eye = np.eye(self.st.m)
+            self.Zd = np.stack([self.apply_one(j, eye) for j in range(self.Pinv.shape[0])])
+
     def apply(self, e: np.ndarray) -> np.ndarray:
         """``Z_j e_j`` for every shift: ``e`` (J, m) -> (J, m), batched."""
+        if self.Zd is not None:
+            return np.matmul(self.Zd, e[:, :, None])[:, :, 0]
         st = self.st
         J = e.shape[0]
         nH = len(st.hlines)
@@ -187,6 +200,7 @@ class _Shifts:
             # The shifts are independent: build them on two threads (LAPACK releases the GIL).
             with ThreadPoolExecutor(max_workers=min(2, J)) as pool:
                 list(pool.map(lambda j: self._build(st, h, zs[j].item(), j), range(J)))
+            self.Z.densify_if_small()
         else:
             for j, z in enumerate(zs):
                 self.D[j] = np.linalg.inv(h * st.Gpp + z * np.diag(st.Cp))
