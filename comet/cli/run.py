@@ -237,6 +237,10 @@ def _param(text: str) -> tuple[str, Any]:
     help="HotSpot config file applied to the stack.",
 )
 @click.option(
+    "--materials", "materials", type=click.Path(dir_okay=False, exists=True),
+    help="HotSpot materials file (for configs and LCFs that name materials).",
+)
+@click.option(
     "--interval", default=None,
     help="Time per trace row, e.g. 1ms (default: the config's sampling_intvl, else 1 ms as "
     "CoMeT).",
@@ -258,6 +262,7 @@ def replay(
     lcf: str | None,
     flp: str | None,
     hotspot_config: str | None,
+    materials: str | None,
     interval: str | None,
     init: str,
     logic_power: float,
@@ -322,6 +327,7 @@ def replay(
                 lcf=lcf,
                 flp=flp,
                 hotspot_config=hotspot_config,
+                materials=materials,
                 interval=dt,
                 init=init_value,
                 logic_power=logic_power,

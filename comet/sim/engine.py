@@ -972,6 +972,7 @@ def replay(
     lcf: str | os.PathLike[str] | None = None,
     flp: str | os.PathLike[str] | None = None,
     hotspot_config: str | os.PathLike[str] | None = None,
+    materials: str | os.PathLike[str] | None = None,
     interval: float = 1e-3,
     init: str | float = "ambient",
     logic_power: float = 0.272,
@@ -989,7 +990,8 @@ def replay(
 
     The stack comes from ``stacks``, a configuration ``kind`` (+ ``params`` of
     :func:`comet.floorplan.generate`), an ``lcf`` (HotSpot layer file) or an ``flp`` (single
-    layer, HotSpot's default chip and TIM), with ``hotspot_config`` keys applied.
+    layer, HotSpot's default chip and TIM), with ``hotspot_config`` keys applied
+    (``materials``: a HotSpot materials file for configs and LCFs naming materials).
 
     Raises:
         InputError: unreadable trace, a column that is no block of the stack.
@@ -1000,8 +1002,13 @@ def replay(
 
     names, rows = read_ptrace(trace)
     base = ThermalConfig()
+    mats = None
+    if materials is not None:
+        from comet.thermal.materials import read_materials
+
+        mats = read_materials(materials)
     if hotspot_config is not None:
-        base = read_config(hotspot_config)
+        base = read_config(hotspot_config, materials=mats)
     models: list[ThermalModel] = []
     stack_list: list[Stack]
     if stacks is not None:
@@ -1011,7 +1018,7 @@ def replay(
     elif lcf is not None:
         from comet.floorplan.lcf import read_lcf
 
-        stack_list = [read_lcf(lcf)]
+        stack_list = [read_lcf(lcf, mats)]
     elif flp is not None:
         stack_list = []
     else:
@@ -1083,7 +1090,7 @@ def replay(
                 layers.append(RunLayer(nm, len(layers), la.kind, la.blocks, la.width, la.height))
         writer.write_layers(layers)
         files: dict[str, str | os.PathLike[str]] = {}
-        for f in (lcf, flp, hotspot_config):
+        for f in (lcf, flp, hotspot_config, materials):
             if f is not None:
                 files[Path(f).name] = f
         if files:
