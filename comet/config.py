@@ -216,11 +216,11 @@ class SimConfig(_Section):
     duration: Duration = 0.1
     epoch: Duration = 1e-3
     init: Literal["ambient", "steady"] | Celsius = "ambient"
-    leakage_iterations: int = Field(0, ge=0, le=50)
-    leakage_tolerance: float = Field(0.01, gt=0)
+    leakage_iterations: int = Field(default=0, ge=0, le=50)
+    leakage_tolerance: float = Field(default=0.01, gt=0)
     stop_when_done: bool = False
     snapshot_every: Duration | None = None
-    flush_every: int = Field(50, ge=1)
+    flush_every: int = Field(default=50, ge=1)
     solver: Literal["auto", "dense", "sparse", "structured"] = "auto"
 
     @field_validator("init", mode="before")
@@ -331,7 +331,7 @@ class CoresConfig(_Section):
     stall_activity: Fraction = 0.25
     idle_activity: Fraction = 0.0
     leakage: str = "comet"
-    leakage_scale: float = Field(1.0, ge=0)
+    leakage_scale: float = Field(default=1.0, ge=0)
     dvfs_latency: NonNegDuration = 0.0
     migration_latency: NonNegDuration = 0.0
 
@@ -375,19 +375,19 @@ class MemoryConfig(_Section):
     e_write: Energy | None = None
     e_refresh: Energy | None = None
     t_refi: Duration = 7.8e-6
-    rows_per_refresh: float = Field(1.0, ge=0)
+    rows_per_refresh: float = Field(default=1.0, ge=0)
     t_rfc: NonNegDuration = 160e-9
     refresh_double_above: Celsius = 85.0
     background: PowerW = 0.0
     leakage: str = "comet"
-    leakage_scale: float = Field(1.0, ge=0)
+    leakage_scale: float = Field(default=1.0, ge=0)
     lowpower_dynamic: Fraction = 0.1
     lowpower_leakage: Fraction = 0.01
     logic_power: PowerW = 0.272
     logic_leakage: str = "comet"
     distribution: Literal["uniform", "interleaved", "hotset", "local"] = "uniform"
-    ways: int | None = Field(None, ge=1)
-    hot_fraction: float = Field(0.125, gt=0, le=1)
+    ways: int | None = Field(default=None, ge=1)
+    hot_fraction: float = Field(default=0.125, gt=0, le=1)
     hot_share: Fraction = 0.8
     hot_banks: list[int] | None = None
     local_share: Fraction = 0.8
@@ -412,11 +412,11 @@ class PhaseSpec(_Section):
         sleep: duration (s) of an idle phase (the thread holds its core, executes nothing).
     """
 
-    instructions: float = Field(0.0, ge=0)
-    cpi: float = Field(1.0, gt=0)
-    mpki: float = Field(0.0, ge=0)
+    instructions: float = Field(default=0.0, ge=0)
+    cpi: float = Field(default=1.0, gt=0)
+    mpki: float = Field(default=0.0, ge=0)
     read_fraction: Fraction = 0.67
-    mlp: float = Field(1.0, gt=0)
+    mlp: float = Field(default=1.0, gt=0)
     activity: Fraction = 1.0
     sleep: NonNegDuration = 0.0
 
@@ -434,7 +434,7 @@ class ProfileSpec(_Section):
 
     description: str = ""
     phases: list[PhaseSpec]
-    repeat: int = Field(1, ge=1)
+    repeat: int = Field(default=1, ge=1)
 
 
 class JobSpec(_Section):
@@ -445,10 +445,10 @@ class JobSpec(_Section):
     """
 
     profile: str = "compute"
-    threads: int = Field(1, ge=1)
-    instructions: float | None = Field(None, gt=0)
+    threads: int = Field(default=1, ge=1)
+    instructions: float | None = Field(default=None, gt=0)
     arrival: NonNegDuration = 0.0
-    count: int = Field(1, ge=1)
+    count: int = Field(default=1, ge=1)
     name: str | None = None
 
 
@@ -466,12 +466,12 @@ class WorkloadConfig(_Section):
 
     arrival: Literal["fixed", "uniform", "poisson", "explicit"] = "fixed"
     interval: Duration = 10e-3
-    count: int = Field(0, ge=0)
+    count: int = Field(default=0, ge=0)
     times: list[NonNegDuration] = Field(default_factory=list)
     mix: list[str] = Field(default_factory=lambda: ["compute"])
     mix_order: Literal["cycle", "random"] = "cycle"
-    threads: int = Field(1, ge=1)
-    instructions: float | None = Field(None, gt=0)
+    threads: int = Field(default=1, ge=1)
+    instructions: float | None = Field(default=None, gt=0)
     jobs: list[JobSpec] = Field(default_factory=list)
     profiles: dict[str, ProfileSpec] = Field(default_factory=dict)
     profile_files: list[str] = Field(default_factory=list)

@@ -30,8 +30,17 @@ def test_run_writes_the_directory_and_a_summary(tmp_path: Path) -> None:
     out = tmp_path / "out"
     res = CliRunner().invoke(
         main,
-        ["run", str(cfg), "-o", str(out), "-q", "--set", "sim.duration=8ms",
-         "--set", "policies.dvfs=ondemand"],
+        [
+            "run",
+            str(cfg),
+            "-o",
+            str(out),
+            "-q",
+            "--set",
+            "sim.duration=8ms",
+            "--set",
+            "policies.dvfs=ondemand",
+        ],
     )
     assert res.exit_code == 0, res.output
     for label in ("status", "complete", "peak core", "energy", "instructions", "jobs done"):
@@ -41,7 +50,9 @@ def test_run_writes_the_directory_and_a_summary(tmp_path: Path) -> None:
     assert run.config["policies"]["dvfs"][0]["name"] == "ondemand"  # the resolved config
 
 
-def test_run_default_directory_and_overwrite(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_run_default_directory_and_overwrite(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     cfg = _config(tmp_path)
     monkeypatch.chdir(tmp_path)
     runner = CliRunner()
@@ -49,8 +60,9 @@ def test_run_default_directory_and_overwrite(tmp_path: Path, monkeypatch: pytest
     assert (tmp_path / "runs" / "tiny" / "summary.json").is_file()
     again = runner.invoke(main, ["run", str(cfg), "-q", "--set", "sim.duration=3ms"])
     assert again.exit_code == 2 and "already exists" in again.output
-    forced = runner.invoke(main, ["run", str(cfg), "-q", "--overwrite",
-                                  "--set", "sim.duration=3ms"])
+    forced = runner.invoke(
+        main, ["run", str(cfg), "-q", "--overwrite", "--set", "sim.duration=3ms"]
+    )
     assert forced.exit_code == 0
 
 
@@ -58,8 +70,8 @@ def test_policy_option_adds_a_plugin(tmp_path: Path) -> None:
     plugin = ROOT / "examples" / "plugins" / "my_policy.py"
     cfg = _config(tmp_path, sim={"duration": "4ms", "init": 90})
     res = CliRunner().invoke(
-        main, ["run", str(cfg), "-o", str(tmp_path / "o"), "-q",
-               "--policy", f"{plugin}:LinearDerating"],
+        main,
+        ["run", str(cfg), "-o", str(tmp_path / "o"), "-q", "--policy", f"{plugin}:LinearDerating"],
     )
     assert res.exit_code == 0, res.output
     run = Run(tmp_path / "o")
@@ -117,8 +129,21 @@ def test_replay_cli(tmp_path: Path) -> None:
     out = tmp_path / "rep"
     res = CliRunner().invoke(
         main,
-        ["replay", str(trace), "--kind", "3d", "--param", "grid_rows=8", "--param",
-         "grid_cols=8", "--interval", "2ms", "-o", str(out), "-q"],
+        [
+            "replay",
+            str(trace),
+            "--kind",
+            "3d",
+            "--param",
+            "grid_rows=8",
+            "--param",
+            "grid_cols=8",
+            "--interval",
+            "2ms",
+            "-o",
+            str(out),
+            "-q",
+        ],
     )
     assert res.exit_code == 0, res.output
     run = Run(out)
@@ -152,9 +177,21 @@ def test_replay_of_a_hotspot_floorplan(tmp_path: Path) -> None:
     out = tmp_path / "gcc"
     res = CliRunner().invoke(
         main,
-        ["replay", str(ref / "gcc.ptrace"), "--flp", str(ref / "ev6.flp"), "-c",
-         str(ref / "hotspot.config"), "--materials", str(ref / "example.materials"),
-         "--interval", "1ms", "-o", str(out), "-q"],
+        [
+            "replay",
+            str(ref / "gcc.ptrace"),
+            "--flp",
+            str(ref / "ev6.flp"),
+            "-c",
+            str(ref / "hotspot.config"),
+            "--materials",
+            str(ref / "example.materials"),
+            "--interval",
+            "1ms",
+            "-o",
+            str(out),
+            "-q",
+        ],
     )
     assert res.exit_code == 0, res.output
     run = Run(out)
@@ -169,8 +206,8 @@ def test_replay_through_the_stack_of_a_run(tmp_path: Path) -> None:
     trace = tmp_path / "p.ptrace"
     trace.write_text("C_0 C_1\n3 3\n3 3\n")
     res = CliRunner().invoke(
-        main, ["replay", str(trace), "--stack", str(closed / "stack"), "-o",
-               str(tmp_path / "r"), "-q"]
+        main,
+        ["replay", str(trace), "--stack", str(closed / "stack"), "-o", str(tmp_path / "r"), "-q"],
     )
     assert res.exit_code == 0, res.output
     assert list(Run(tmp_path / "r").temperature.columns) == ["C_0", "C_1"]
@@ -182,9 +219,20 @@ def test_sigterm_leaves_partial_traces_and_an_interrupted_summary(tmp_path: Path
     out = tmp_path / "long"
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     proc = subprocess.Popen(
-        [sys.executable, "-c", "from comet.cli import main; main()", "run", str(cfg), "-o",
-         str(out), "-q"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=tmp_path,
+        [
+            sys.executable,
+            "-c",
+            "from comet.cli import main; main()",
+            "run",
+            str(cfg),
+            "-o",
+            str(out),
+            "-q",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        cwd=tmp_path,
     )
     try:
         deadline = time.time() + 120

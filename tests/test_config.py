@@ -18,8 +18,16 @@ from comet.errors import InputError
 
 @pytest.mark.parametrize(
     ("text", "seconds"),
-    [("5s", 5.0), ("1ms", 1e-3), ("10us", 1e-5), ("100ns", 1e-7), ("2.5 s", 2.5), (0.25, 0.25),
-     ("1e-3", 1e-3), ("2min", 120.0)],
+    [
+        ("5s", 5.0),
+        ("1ms", 1e-3),
+        ("10us", 1e-5),
+        ("100ns", 1e-7),
+        ("2.5 s", 2.5),
+        (0.25, 0.25),
+        ("1e-3", 1e-3),
+        ("2min", 120.0),
+    ],
 )
 def test_durations(text: object, seconds: float) -> None:
     assert parse_duration(text) == pytest.approx(seconds)

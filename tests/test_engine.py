@@ -146,8 +146,9 @@ def test_lowpower_banks_change_latency_and_power(tmp_path: Path) -> None:
     base = {"jobs": [{"profile": "memory", "threads": 2, "instructions": 1e10}]}
     normal = _run(tiny(workload=base), tmp_path, "normal")
     low = _run(
-        tiny(workload=base, policies={"dram": {"name": "lowpower", "critical": 0,
-                                               "recovered": -10}}),
+        tiny(
+            workload=base, policies={"dram": {"name": "lowpower", "critical": 0, "recovered": -10}}
+        ),
         tmp_path,
         "low",
     )
@@ -175,8 +176,14 @@ def _open_system(seed: int) -> dict[str, Any]:
     return tiny(
         seed=seed,
         sim={"duration": "30ms"},
-        workload={"arrival": "poisson", "interval": "4ms", "count": 6, "threads": 1,
-                  "mix": ["compute", "memory"], "instructions": 2e6},
+        workload={
+            "arrival": "poisson",
+            "interval": "4ms",
+            "count": 6,
+            "threads": 1,
+            "mix": ["compute", "memory"],
+            "instructions": 2e6,
+        },
         policies={"dvfs": "ondemand", "dram": "lowpower", "mapping": "coolest-first"},
     )
 
@@ -196,8 +203,12 @@ def test_same_seed_same_run(tmp_path: Path) -> None:
 def test_makespan_and_stop_when_done(tmp_path: Path) -> None:
     cfg = tiny(
         sim={"duration": "1s", "stop_when_done": True},
-        workload={"jobs": [{"profile": "compute", "instructions": 1e7},
-                           {"profile": "compute", "instructions": 1e7, "arrival": "3ms"}]},
+        workload={
+            "jobs": [
+                {"profile": "compute", "instructions": 1e7},
+                {"profile": "compute", "instructions": 1e7, "arrival": "3ms"},
+            ]
+        },
     )
     run = _run(cfg, tmp_path)
     s = run.summary
@@ -263,8 +274,12 @@ def test_leakage_fixed_point_option(tmp_path: Path) -> None:
 @pytest.mark.parametrize("kind", ["ddr", "3dmem"])
 def test_two_package_configurations(kind: str, tmp_path: Path) -> None:
     cfg = tiny(
-        architecture={"kind": kind, "cores": "2x2", "banks": "2x2" if kind == "ddr" else "2x2x2",
-                      "grid": "8x8"},
+        architecture={
+            "kind": kind,
+            "cores": "2x2",
+            "banks": "2x2" if kind == "ddr" else "2x2x2",
+            "grid": "8x8",
+        },
         workload={"jobs": [{"profile": "memory", "threads": 2, "instructions": 1e10}]},
         sim={"duration": "10ms"},
     )
@@ -303,8 +318,13 @@ def test_replay_matches_the_closed_loop(tmp_path: Path) -> None:
     lines = ["\t".join(p.columns) + "\t"]
     lines += ["\t".join(f"{v:.9g}" for v in row) + "\r" for row in p.to_numpy()]
     trace.write_text("\n".join(lines) + "\n")
-    params = {"cores": "2x2", "banks": "2x2x2", "bank_size": "3.414mm", "grid_rows": 8,
-              "grid_cols": 8}
+    params = {
+        "cores": "2x2",
+        "banks": "2x2x2",
+        "bank_size": "3.414mm",
+        "grid_rows": 8,
+        "grid_cols": 8,
+    }
     rep = replay(trace, tmp_path / "replayed", kind="3D", params=params)
     assert rep.summary["status"] == "complete"
     assert list(rep.temperature.columns) == list(closed.temperature.columns)
@@ -320,7 +340,12 @@ def test_replay_errors_and_logic_cores(tmp_path: Path) -> None:
         replay(bad, tmp_path / "x", kind="3d", params={"grid_rows": 8, "grid_cols": 8})
     tr = tmp_path / "cores.trace"
     tr.write_text("C_0 C_1 C_2 C_3\n1 1 1 1\n1 1 1 1\n")
-    run = replay(tr, tmp_path / "y", kind="3dmem",
-                 params={"banks": "2x2x1", "grid_rows": 8, "grid_cols": 8}, logic_power=0.5)
+    run = replay(
+        tr,
+        tmp_path / "y",
+        kind="3dmem",
+        params={"banks": "2x2x1", "grid_rows": 8, "grid_cols": 8},
+        logic_power=0.5,
+    )
     assert list(run.temperature.columns) == ["C_0", "C_1", "C_2", "C_3"]
     assert "replay" in set(run.events["kind"])  # logic cores filled in

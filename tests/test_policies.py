@@ -290,8 +290,18 @@ def test_waiting_jobs_in_view(sim: Simulation) -> None:
 def test_builtins_are_registered() -> None:
     names = set(registry.available())
     assert {
-        "constant", "max", "ondemand", "throttle", "pid", "tsp", "rotate", "hot-to-cold",
-        "first-unused", "coolest-first", "spread", "lowpower",
+        "constant",
+        "max",
+        "ondemand",
+        "throttle",
+        "pid",
+        "tsp",
+        "rotate",
+        "hot-to-cold",
+        "first-unused",
+        "coolest-first",
+        "spread",
+        "lowpower",
     } <= names
     assert isinstance(registry.create_policy("first_unused"), FirstUnused)  # CoMeT spelling
 

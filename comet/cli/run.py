@@ -55,7 +55,11 @@ class _Progress:
             from tqdm import tqdm
 
             self.bar = tqdm(
-                total=total, unit="epoch", desc=self.desc, file=sys.stderr, leave=False,
+                total=total,
+                unit="epoch",
+                desc=self.desc,
+                file=sys.stderr,
+                leave=False,
                 dynamic_ncols=True,
             )
         self.bar.update(done - self.done)
@@ -80,9 +84,7 @@ def summary_table(summary: dict[str, Any], path: Path) -> str:
     peaks = summary.get("peak_degC") or {}
 
     def peak_of(prefix: str) -> tuple[str, float] | None:
-        items = [
-            (k, v) for k, v in peaks.items() if v is not None and k.upper().startswith(prefix)
-        ]
+        items = [(k, v) for k, v in peaks.items() if v is not None and k.upper().startswith(prefix)]
         return max(items, key=lambda kv: kv[1]) if items else None
 
     rows: list[tuple[str, str]] = [
@@ -105,9 +107,7 @@ def summary_table(summary: dict[str, Any], path: Path) -> str:
     for thr, t in (summary.get("time_above_s") or {}).items():
         rows.append((f"time above {thr} C", _fmt(t, " s")))
     energy = summary.get("energy_J") or {}
-    parts = [
-        f"{k} {_fmt(energy[k], ' J')}" for k in ("cores", "banks", "logic") if energy.get(k)
-    ]
+    parts = [f"{k} {_fmt(energy[k], ' J')}" for k in ("cores", "banks", "logic") if energy.get(k)]
     rows.append(
         ("energy", _fmt(energy.get("total"), " J") + (f" ({', '.join(parts)})" if parts else ""))
     )
@@ -136,15 +136,24 @@ def _absolute_policy(spec: str) -> str:
 @click.command("run")
 @click.argument("config", type=click.Path(dir_okay=False))
 @click.option(
-    "-o", "--output", "out_dir", type=click.Path(file_okay=False),
+    "-o",
+    "--output",
+    "out_dir",
+    type=click.Path(file_okay=False),
     help="Run directory (default runs/<name>).",
 )
 @click.option(
-    "--set", "overrides", multiple=True, metavar="KEY=VALUE",
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="KEY=VALUE",
     help="Override a config key, e.g. --set sim.duration=5s (repeatable).",
 )
 @click.option(
-    "--policy", "policies", multiple=True, metavar="SPEC",
+    "--policy",
+    "policies",
+    multiple=True,
+    metavar="SPEC",
     help="Add a policy (built-in name, entry point or path/to/file.py:Class) after the "
     "configured ones (repeatable).",
 )
@@ -212,42 +221,60 @@ def _param(text: str) -> tuple[str, Any]:
 @click.command("replay")
 @click.argument("trace", type=click.Path(dir_okay=False))
 @click.option(
-    "-o", "--output", "out_dir", type=click.Path(file_okay=False),
+    "-o",
+    "--output",
+    "out_dir",
+    type=click.Path(file_okay=False),
     help="Run directory (default runs/<trace name>).",
 )
 @click.option(
-    "--kind", help="Configuration to generate the stack of: ddr, 3dmem, 2.5d, 3d (CoMeT's "
+    "--kind",
+    help="Configuration to generate the stack of: ddr, 3dmem, 2.5d, 3d (CoMeT's "
     "DDR, 3Dmem, 2_5D, 3D accepted).",
 )
 @click.option(
-    "--param", "params", multiple=True, metavar="KEY=VALUE",
+    "--param",
+    "params",
+    multiple=True,
+    metavar="KEY=VALUE",
     help="Parameter of the generated stack, e.g. --param cores=4x4 (repeatable).",
 )
 @click.option(
-    "--stack", "stack_dir", type=click.Path(file_okay=False, exists=True),
+    "--stack",
+    "stack_dir",
+    type=click.Path(file_okay=False, exists=True),
     help="A stack directory (stack.lcf + hotspot.config, e.g. from comet floorplan).",
 )
 @click.option("--lcf", type=click.Path(dir_okay=False, exists=True), help="HotSpot layer file.")
 @click.option(
-    "--flp", type=click.Path(dir_okay=False, exists=True),
+    "--flp",
+    type=click.Path(dir_okay=False, exists=True),
     help="HotSpot floorplan (one layer, HotSpot's default chip and TIM).",
 )
 @click.option(
-    "-c", "--config", "hotspot_config", type=click.Path(dir_okay=False, exists=True),
+    "-c",
+    "--config",
+    "hotspot_config",
+    type=click.Path(dir_okay=False, exists=True),
     help="HotSpot config file applied to the stack.",
 )
 @click.option(
-    "--materials", "materials", type=click.Path(dir_okay=False, exists=True),
+    "--materials",
+    "materials",
+    type=click.Path(dir_okay=False, exists=True),
     help="HotSpot materials file (for configs and LCFs that name materials).",
 )
 @click.option(
-    "--interval", default=None,
-    help="Time per trace row, e.g. 1ms (default: the config's sampling_intvl, else 1 ms as "
-    "CoMeT).",
+    "--interval",
+    default=None,
+    help="Time per trace row, e.g. 1ms (default: the config's sampling_intvl, else 1 ms as CoMeT).",
 )
 @click.option("--init", default="ambient", help="Initial temperature: ambient or deg C.")
 @click.option(
-    "--logic-power", default=0.272, show_default=True, type=float,
+    "--logic-power",
+    default=0.272,
+    show_default=True,
+    type=float,
     help="W per logic core LC_i when the trace has no column for it (CoMeT's combined trace).",
 )
 @click.option("--overwrite", is_flag=True, help="Replace an existing run directory.")

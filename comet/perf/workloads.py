@@ -208,6 +208,35 @@ class ThreadTable:
     (instructions) and ``finish_s``.
     """
 
+    _FIELDS: tuple[tuple[str, Any, Any], ...] = (
+        ("job", np.int64, -1),
+        ("phase", np.int64, 0),
+        ("left", float, 0.0),
+        ("done", bool, False),
+        ("core", np.int64, -1),
+        ("cpi", float, 1.0),
+        ("mpi", float, 0.0),
+        ("read_fraction", float, 0.0),
+        ("mlp", float, 1.0),
+        ("activity", float, 0.0),
+        ("sleeping", bool, False),
+        ("executed", float, 0.0),
+        ("finish_s", float, np.nan),
+    )
+    job: np.ndarray
+    phase: np.ndarray
+    left: np.ndarray
+    done: np.ndarray
+    core: np.ndarray
+    cpi: np.ndarray
+    mpi: np.ndarray
+    read_fraction: np.ndarray
+    mlp: np.ndarray
+    activity: np.ndarray
+    sleeping: np.ndarray
+    executed: np.ndarray
+    finish_s: np.ndarray
+
     def __init__(self, capacity: int = 64) -> None:
         self.n = 0
         self._alloc(max(1, capacity))
@@ -215,26 +244,12 @@ class ThreadTable:
         self._table_of_thread: list[int] = []
 
     def _alloc(self, cap: int) -> None:
-        def grow(name: str, dtype: Any, fill: Any) -> None:
+        for name, dtype, fill in self._FIELDS:
             new = np.full(cap, fill, dtype=dtype)
             old = getattr(self, name, None)
             if old is not None:
                 new[: self.n] = old[: self.n]
             setattr(self, name, new)
-
-        grow("job", np.int64, -1)
-        grow("phase", np.int64, 0)
-        grow("left", float, 0.0)
-        grow("done", bool, False)
-        grow("core", np.int64, -1)
-        grow("cpi", float, 1.0)
-        grow("mpi", float, 0.0)
-        grow("read_fraction", float, 0.0)
-        grow("mlp", float, 1.0)
-        grow("activity", float, 0.0)
-        grow("sleeping", bool, False)
-        grow("executed", float, 0.0)
-        grow("finish_s", float, np.nan)
         self.capacity = cap
 
     def add_job(self, job: Job) -> list[int]:

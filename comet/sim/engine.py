@@ -17,7 +17,6 @@ open: the power of each epoch comes from a trace row (:func:`replay`).
 
 from __future__ import annotations
 
-import math
 import os
 import shutil
 import tempfile
@@ -521,8 +520,7 @@ class Simulation:
                     "migration",
                     self.units.core_names[dst],
                     t,
-                    f"thread {t} from {self.units.core_names[src]} to "
-                    f"{self.units.core_names[dst]}",
+                    f"thread {t} from {self.units.core_names[src]} to {self.units.core_names[dst]}",
                 )
 
     def map_job(self, job_id: int, cores: list[int]) -> None:
@@ -747,9 +745,7 @@ class Simulation:
             }
             for la in layers_from_stack(stack, kinds):
                 name = f"{stack.name}.{la.name}" if multi else la.name
-                layers.append(
-                    RunLayer(name, index, la.kind, la.blocks, la.width, la.height)
-                )
+                layers.append(RunLayer(name, index, la.kind, la.blocks, la.width, la.height))
                 index += 1
         writer.write_layers(layers)
         tmp = Path(tempfile.mkdtemp(prefix=".stack-", dir=writer.path))
@@ -877,9 +873,7 @@ class Simulation:
         dt = self.dt
         mem = self.mem
         cc = cfg.cores
-        snap_every = (
-            max(1, round(cfg.sim.snapshot_every / dt)) if cfg.sim.snapshot_every else 0
-        )
+        snap_every = max(1, round(cfg.sim.snapshot_every / dt)) if cfg.sim.snapshot_every else 0
         n = self.n_epochs
         rfc_busy = mem.t_rfc / mem.t_refi
         idle_act = cc.idle_activity
@@ -902,8 +896,9 @@ class Simulation:
                 out=self.t_bank,
             )
             t_mem = self.dist @ self.t_bank
-            finished = self.perf.step(dt, self.freq, t_mem, self.lost, self.thread_of_core,
-                                      self.threads)
+            finished = self.perf.step(
+                dt, self.freq, t_mem, self.lost, self.thread_of_core, self.threads
+            )
             self.lost.fill(0.0)
             if self.n_banks:
                 np.matmul(self.perf.reads, self.dist, out=self.bank_reads)
@@ -1032,12 +1027,16 @@ def replay(
         models.append(ThermalModel.from_floorplan(fp, cfg))
         from comet.floorplan.model import Layer
 
-        stack_list = [Stack((Layer("chip", fp, cfg.t_chip, cfg.k_chip, cfg.p_chip, True, True),),
-                            name=Path(flp).stem)]
+        stack_list = [
+            Stack(
+                (Layer("chip", fp, cfg.t_chip, cfg.k_chip, cfg.p_chip, True, True),),
+                name=Path(flp).stem,
+            )
+        ]
     else:
         for s in stack_list:
-            cfg = thermal_config(s, base) if "info" in s.meta else base.with_values(
-                model_type="grid"
+            cfg = (
+                thermal_config(s, base) if "info" in s.meta else base.with_values(model_type="grid")
             )
             cfg = cfg.with_values(**overrides)
             models.append(ThermalModel.from_stack(s, cfg))
@@ -1104,7 +1103,9 @@ def replay(
         powers = [f.copy() for f in fixed]
         temps = [np.zeros(len(m.power_names)) for m in models]
         if logic_filled:
-            writer.event(0.0, "replay", "LC", logic_power, f"{logic_filled} logic cores at {logic_power} W")
+            writer.event(
+                0.0, "replay", "LC", logic_power, f"{logic_filled} logic cores at {logic_power} W"
+            )
         n = rows.shape[0]
         out_T = np.zeros(len(units))
         for k in range(n):

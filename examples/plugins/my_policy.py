@@ -5,7 +5,10 @@ Use it from a run config (paths are relative to the config file)::
     [policies]
     plugins = [{ name = "plugins/my_policy.py:LinearDerating", start = 70, stop = 85 }]
 
-or on the command line: ``comet run cfg.toml --policy examples/plugins/my_policy.py:LinearDerating``.
+or on the command line::
+
+    comet run cfg.toml --policy examples/plugins/my_policy.py:LinearDerating
+
 To ship it in a package instead, declare an entry point::
 
     [project.entry-points."comet.policies"]
