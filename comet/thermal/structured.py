@@ -37,6 +37,33 @@ from comet.thermal.rational import cf_exp
 
 _BLAS = ThreadpoolController()
 
+
+class _OneBlasThread:
+    """Run a block with one BLAS thread (many small products: several times faster than two).
+
+    Talks to the BLAS library controllers directly (~1 us per switch), not through
+    ``threadpool_limits``, which re-scans the loaded libraries on every use.
+    """
+
+    def __init__(self) -> None:
+        self._libs = _BLAS.select(user_api="blas").lib_controllers
+        self._saved: list[int] = []
+
+    def __enter__(self) -> None:
+        self._saved = [lib.num_threads for lib in self._libs]
+        for lib in self._libs:
+            lib.set_num_threads(1)
+
+    def __exit__(self, *exc: object) -> None:
+        for lib, n in zip(self._libs, self._saved, strict=True):
+            lib.set_num_threads(n)
+
+
+_ONE_THREAD = _OneBlasThread()
+
+#: Planes up to this size are transformed by matrix products (faster than FFTs when small).
+MATMUL_DCT_LIMIT = 40
+
 #: Edge systems up to this size (4 lines x (rows + cols) per edge layer) keep Z dense.
 DENSE_EDGE_LIMIT = 320
 
@@ -306,7 +333,7 @@ class Structured:
         self.C = network.C
         self.rational = cf_exp(degree)
         self._steady: _Shifts | None = None
-        self._layer_cache: dict[tuple[int, ...], tuple[np.ndarray, np.ndarray]] = {}
+        self._layer_cache: dict[tuple[int, ...], tuple[None, np.ndarray]] = {}
 
     # ---------------------------------------------------------------- transforms
     def to_modes(self, x_grid: np.ndarray) -> np.ndarray:
@@ -345,6 +372,33 @@ class Structured:
         out = np.matmul(g_we.transpose(0, 1, 3, 2), self._psi_we)
         out += np.matmul(self._phi_ns.T, g_ns)
         return out.reshape(J, ne, self.nm)
+
+    def lines_of_modes(self, fields: np.ndarray, J: int) -> np.ndarray:
+        """Line cosine coefficients (J, m) of edge-layer fields in mode-major layout.
+
+        ``fields`` (n_modes, J * n_el): column (j, e) is the mode-space field of edge layer e
+        for shift j. Same result as :meth:`_lines_from_fields`, without transposing the fields.
+        """
+        ne, R, Cc = len(self.edge_layers), self.R, self.Cc
+        F = fields.reshape(R, Cc, J, ne)
+        ns = np.tensordot(self._phi_ns, F, axes=(1, 0))  # (2, C, J, ne)
+        we = np.tensordot(F, self._psi_we, axes=(1, 1))  # (R, J, ne, 2)
+        out = np.empty((J, ne, 2 * R + 2 * Cc), dtype=fields.dtype)
+        out[:, :, :R] = we[..., 0].transpose(1, 2, 0)
+        out[:, :, R : 2 * R] = we[..., 1].transpose(1, 2, 0)
+        out[:, :, 2 * R : 2 * R + Cc] = ns[0].transpose(1, 2, 0)
+        out[:, :, 2 * R + Cc :] = ns[1].transpose(1, 2, 0)
+        return out.reshape(J, self.m)
+
+    def modes_of_lines(self, v: np.ndarray) -> np.ndarray:
+        """Mode-space fields (n_modes, J * n_el) of ``E v_j`` (v: (J, m) line coefficients)."""
+        J, ne, R, Cc = v.shape[0], len(self.edge_layers), self.R, self.Cc
+        per = v.reshape(J, ne, 2 * R + 2 * Cc)
+        g_we = per[:, :, : 2 * R].reshape(J, ne, 2, R)
+        g_ns = per[:, :, 2 * R :].reshape(J, ne, 2, Cc)
+        hat = np.tensordot(self._phi_ns, g_ns, axes=(0, 2)).transpose(0, 3, 1, 2)  # (R,C,J,ne)
+        hat = hat + np.tensordot(g_we, self._psi_we, axes=(2, 0)).transpose(2, 3, 0, 1)
+        return hat.reshape(self.nm, J * ne)
 
     def edge_blocks(self, inv: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Blocks of ``Q = E^T (h G0 + z C)^-1 E`` in the line-cosine basis.
@@ -424,15 +478,26 @@ class Structured:
         """Eigen coordinates (n_modes, L) -> the grid vector (L*R*C,)."""
         return self.from_modes(np.einsum("nlk,nk->nl", self.V, eta))
 
-    def _layer_rows(self, layers: list[int]) -> tuple[np.ndarray, np.ndarray]:
-        """Cached ``V[:, layers, :]`` as (n_modes, L, k) transposed and (n_modes, k, L)."""
+    def _layer_rows(self, layers: list[int]) -> tuple[None, np.ndarray]:
+        """Cached ``V[:, layers, :]`` (n_modes, k, L), used by both transforms."""
         key = tuple(layers)
         hit = self._layer_cache.get(key)
         if hit is None:
-            V_l = np.ascontiguousarray(self.V[:, layers, :])
-            hit = (np.ascontiguousarray(V_l.transpose(0, 2, 1)), V_l)
+            hit = (None, np.ascontiguousarray(self.V[:, layers, :]))
             self._layer_cache[key] = hit
         return hit
+
+    def _dct_planes(self, cube: np.ndarray) -> np.ndarray:
+        """Orthonormal 2-D DCT-II of planes (k, R, C) -> (k, R, C)."""
+        if max(self.R, self.Cc) <= MATMUL_DCT_LIMIT:
+            return np.matmul(np.matmul(self.Phi.T, cube), self.Psi)
+        return sfft.dctn(cube, type=2, norm="ortho", axes=(1, 2))
+
+    def _idct_planes(self, cube: np.ndarray) -> np.ndarray:
+        """Inverse of :meth:`_dct_planes`."""
+        if max(self.R, self.Cc) <= MATMUL_DCT_LIMIT:
+            return np.matmul(np.matmul(self.Phi, cube), self.Psi.T)
+        return sfft.idctn(cube, type=2, norm="ortho", axes=(1, 2))
 
     def layers_to_eigen(self, layers: list[int], planes: np.ndarray) -> np.ndarray:
         """Eigen coordinates of a grid vector that is zero outside ``layers``.
@@ -440,16 +505,16 @@ class Structured:
         ``planes`` (len(layers), R*C) holds those layers' cell values (e.g. cell power, W).
         """
         cube = planes.reshape(len(layers), self.R, self.Cc)
-        hat = sfft.dctn(cube, type=2, norm="ortho", axes=(1, 2)).reshape(len(layers), self.nm)
-        Vt_l, _ = self._layer_rows(layers)
-        return np.matmul(Vt_l, hat.T[:, :, None])[:, :, 0]
+        hat = self._dct_planes(cube).reshape(len(layers), self.nm)
+        _, V_l = self._layer_rows(layers)
+        return np.matmul(hat.T[:, None, :], V_l)[:, 0, :]  # same array as the output side
 
     def layers_from_eigen(self, layers: list[int], eta: np.ndarray) -> np.ndarray:
         """Cell values (len(layers), R*C) of ``layers`` of the state with coordinates ``eta``."""
         _, V_l = self._layer_rows(layers)
         hat = np.matmul(V_l, eta[:, :, None])[:, :, 0].T
         cube = np.ascontiguousarray(hat).reshape(len(layers), self.R, self.Cc)
-        return sfft.idctn(cube, type=2, norm="ortho", axes=(1, 2)).reshape(len(layers), -1)
+        return self._idct_planes(cube).reshape(len(layers), -1)
 
     # ---------------------------------------------------------------- solves
     def _eig(self, hat: np.ndarray) -> np.ndarray:
@@ -461,7 +526,7 @@ class Structured:
     def steady(self, f: np.ndarray) -> np.ndarray:
         """``G^-1 f`` (K) through the same operators with h = 1, z = 0."""
         if self._steady is None:
-            with _BLAS.limit(limits=1, user_api="blas"):
+            with _ONE_THREAD:
                 self._steady = _Shifts(self, 1.0, np.zeros(1))
         sh = self._steady
         b = self._eig(self.to_modes(f[: self.ng]))  # (n_modes, L)
@@ -479,7 +544,7 @@ class Structured:
         return np.concatenate([self.from_modes(hat), xp])
 
     def propagator(self, h: float) -> StructuredPropagator:
-        with _BLAS.limit(limits=1, user_api="blas"):
+        with _ONE_THREAD:
             return StructuredPropagator(self, h)
 
 
@@ -488,7 +553,8 @@ class StructuredPropagator:
 
     ``a_j = c_j`` and ``b_j = h c_j / z_j`` (CF residues c_j, poles z_j). The separable part
     collapses to two real per-mode factors (``alpha``, ``beta``: the exact exponential of G0);
-    the edge correction is carried per shift on the edge layers only.
+    the edge correction is carried per shift on the edge layers only, through one real
+    per-mode matrix ``[Re VI; Im VI]`` used to gather and to scatter.
     """
 
     def __init__(self, st: Structured, h: float) -> None:
@@ -501,15 +567,23 @@ class StructuredPropagator:
         self.sh = sh = _Shifts(st, h, rat.poles)
         self.a = a
         self.b = b
-        # -2 Re sum_j coef_j inv_j, so that the separable update is alpha*eu + beta*ef
-        self.alpha = -2.0 * np.real(np.einsum("j,jnk->nk", a, sh.inv))
+        # -2 Re sum_j coef_j inv_j, so that the separable update is alpha*eta + beta*ef
+        self.alpha = self.r_inf - 2.0 * np.real(np.einsum("j,jnk->nk", a, sh.inv))
         self.beta = -2.0 * np.real(np.einsum("j,jnk->nk", b, sh.inv))
+        J, ne, L, nm = len(a), len(st.edge_layers), st.L, st.nm
+        self.J, self.ne = J, ne
+        # One real per-mode array serves gather and scatter: VI_ri[n] = [Re VI; Im VI] (rows
+        # (j, e)), read twice per step (memory traffic, not arithmetic, bounds this step).
+        self.VI_ri = sh.VI_ri  # (nm, 2*J*ne, L)
+        self.a_rows = np.repeat(a, ne)  # (J*ne,)
+        self.b_rows = np.repeat(b, ne)
+        self._ue = np.empty((nm, L, 2))
 
     def advance(self, T: np.ndarray, f: np.ndarray) -> np.ndarray:
         """Physical state in, physical state out (see :meth:`advance_modal` for the fast path)."""
         st = self.st
         ng = st.ng
-        with _BLAS.limit(limits=1, user_api="blas"):
+        with _ONE_THREAD:
             eta = st.to_eigen(st.C[:ng] * T[:ng])
             ef = st.to_eigen(f[:ng])
             eta, Tp = self._advance(eta, T[ng:], ef, f[ng:])
@@ -520,29 +594,30 @@ class StructuredPropagator:
     ) -> tuple[np.ndarray, np.ndarray]:
         """One step on the modal state: grid eigen coordinates ``eta`` (n_modes, L) and package
         temperatures ``Tp`` (K), with the heat input in eigen coordinates ``ef`` and ``fp``."""
-        # Many small products: one BLAS thread is several times faster than two here.
-        with _BLAS.limit(limits=1, user_api="blas"):
+        with _ONE_THREAD:
             return self._advance(eta, Tp, ef, fp)
 
     def _advance(
         self, eta: np.ndarray, Tp: np.ndarray, ef: np.ndarray, fp: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
         st, sh = self.st, self.sh
-        CTp = st.Cp * Tp
-        x_eig = self.r_inf * eta + self.alpha * eta + self.beta * ef
-        bp = self.a[:, None] * CTp[None, :] + self.b[:, None] * fp[None, :]  # (J, P)
+        x_eig = self.alpha * eta
+        x_eig += self.beta * ef
+        bp = self.a[:, None] * (st.Cp * Tp)[None, :] + self.b[:, None] * fp[None, :]  # (J, P)
         if st.m:
-            J, ne, nm = len(self.a), len(st.edge_layers), st.nm
-            eig = np.stack([eta, ef], axis=2)  # (n_modes, L, 2)
-            g = np.matmul(sh.VI_ri, eig)  # (n_modes, 2*J*ne, 2): [Re; Im] x [u, f]
-            g = g[:, : J * ne] + 1j * g[:, J * ne :]  # (n_modes, J*ne, 2)
-            g = g.reshape(nm, J, ne, 2)
-            fields = self.a[None, :, None] * g[..., 0] + self.b[None, :, None] * g[..., 1]
-            e0 = st._lines_from_fields(fields.transpose(1, 2, 0))  # (J, m)
+            Jne = self.J * self.ne
+            ue = self._ue
+            ue[:, :, 0] = eta
+            ue[:, :, 1] = ef
+            g = np.matmul(self.VI_ri, ue)  # (nm, 2 Jne, 2): [Re; Im] VI x [eta, ef]
+            gc = g[:, :Jne] + 1j * g[:, Jne:]  # (nm, Jne, 2) = VI [eta, ef]
+            fields = self.a_rows * gc[:, :, 0] + self.b_rows * gc[:, :, 1]  # (nm, J*ne)
+            e0 = st.lines_of_modes(fields, self.J)  # (J, m)
             v = np.matmul(sh.A, bp[:, :, None])[:, :, 0] - sh.Z.apply(e0)
-            vf = st._fields_from_lines(v).transpose(2, 0, 1).reshape(nm, 1, J * ne)
-            vf_ri = np.concatenate([vf.real, -vf.imag], axis=2)  # Re(vf VI) = Re Re - Im Im
-            x_eig -= 2.0 * np.matmul(vf_ri, sh.VI_ri)[:, 0, :]
+            vf = st.modes_of_lines(v)  # (nm, J*ne)
+            # -2 Re(vf VI) = [-2 Re vf | 2 Im vf] @ [Re VI; Im VI]
+            vri = np.concatenate([-2.0 * vf.real, 2.0 * vf.imag], axis=1)[:, None, :]
+            x_eig += np.matmul(vri, self.VI_ri)[:, 0, :]
             xp = np.einsum("jpq,jq->jp", sh.D, bp) + np.matmul(sh.B, e0[:, :, None])[:, :, 0]
         else:
             xp = np.einsum("jpq,jq->jp", sh.D, bp)
