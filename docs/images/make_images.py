@@ -80,8 +80,10 @@ def main(argv: list[str]) -> None:
         run = Run(stack3d_run(Path(tempfile.mkdtemp(prefix="comet-images-")) / "stack3d"))
     print("run:", run.path)
     t_peak = float(run.times[peak_index(run)])
-    screenshot(run.path, HERE / "viewer.png", size=(1280, 800), time_s=0.75)
-    layers = [la.name for la in run.thermal_layers if la.kind in ("core", "dram")][:6]
+    cores = [la.name for la in run.thermal_layers if la.kind == "core"]
+    drams = [la.name for la in run.thermal_layers if la.kind == "dram"]
+    layers = (cores + drams[::-1])[:6]  # the core layer(s) first, then the nearest DRAM layers
+    screenshot(run.path, HERE / "viewer.png", size=(1280, 800), time_s=0.75, layer=layers[0])
     panels = HeatmapPanels(run, layers, panel_inches=2.6, dpi=80)
     panels.show(t_peak)
     Image.fromarray(panels.rgb()).save(HERE / "video_frame.png", optimize=True)
