@@ -373,33 +373,6 @@ class Structured:
         out += np.matmul(self._phi_ns.T, g_ns)
         return out.reshape(J, ne, self.nm)
 
-    def lines_of_modes(self, fields: np.ndarray, J: int) -> np.ndarray:
-        """Line cosine coefficients (J, m) of edge-layer fields in mode-major layout.
-
-        ``fields`` (n_modes, J * n_el): column (j, e) is the mode-space field of edge layer e
-        for shift j. Same result as :meth:`_lines_from_fields`, without transposing the fields.
-        """
-        ne, R, Cc = len(self.edge_layers), self.R, self.Cc
-        F = fields.reshape(R, Cc, J, ne)
-        ns = np.tensordot(self._phi_ns, F, axes=(1, 0))  # (2, C, J, ne)
-        we = np.tensordot(F, self._psi_we, axes=(1, 1))  # (R, J, ne, 2)
-        out = np.empty((J, ne, 2 * R + 2 * Cc), dtype=fields.dtype)
-        out[:, :, :R] = we[..., 0].transpose(1, 2, 0)
-        out[:, :, R : 2 * R] = we[..., 1].transpose(1, 2, 0)
-        out[:, :, 2 * R : 2 * R + Cc] = ns[0].transpose(1, 2, 0)
-        out[:, :, 2 * R + Cc :] = ns[1].transpose(1, 2, 0)
-        return out.reshape(J, self.m)
-
-    def modes_of_lines(self, v: np.ndarray) -> np.ndarray:
-        """Mode-space fields (n_modes, J * n_el) of ``E v_j`` (v: (J, m) line coefficients)."""
-        J, ne, R, Cc = v.shape[0], len(self.edge_layers), self.R, self.Cc
-        per = v.reshape(J, ne, 2 * R + 2 * Cc)
-        g_we = per[:, :, : 2 * R].reshape(J, ne, 2, R)
-        g_ns = per[:, :, 2 * R :].reshape(J, ne, 2, Cc)
-        hat = np.tensordot(self._phi_ns, g_ns, axes=(0, 2)).transpose(0, 3, 1, 2)  # (R,C,J,ne)
-        hat = hat + np.tensordot(g_we, self._psi_we, axes=(2, 0)).transpose(2, 3, 0, 1)
-        return hat.reshape(self.nm, J * ne)
-
     def edge_blocks(self, inv: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Blocks of ``Q = E^T (h G0 + z C)^-1 E`` in the line-cosine basis.
 
@@ -570,14 +543,6 @@ class StructuredPropagator:
         # -2 Re sum_j coef_j inv_j, so that the separable update is alpha*eta + beta*ef
         self.alpha = self.r_inf - 2.0 * np.real(np.einsum("j,jnk->nk", a, sh.inv))
         self.beta = -2.0 * np.real(np.einsum("j,jnk->nk", b, sh.inv))
-        J, ne, L, nm = len(a), len(st.edge_layers), st.L, st.nm
-        self.J, self.ne = J, ne
-        # One real per-mode array serves gather and scatter: VI_ri[n] = [Re VI; Im VI] (rows
-        # (j, e)), read twice per step (memory traffic, not arithmetic, bounds this step).
-        self.VI_ri = sh.VI_ri  # (nm, 2*J*ne, L)
-        self.a_rows = np.repeat(a, ne)  # (J*ne,)
-        self.b_rows = np.repeat(b, ne)
-        self._ue = np.empty((nm, L, 2))
 
     def advance(self, T: np.ndarray, f: np.ndarray) -> np.ndarray:
         """Physical state in, physical state out (see :meth:`advance_modal` for the fast path)."""
@@ -601,23 +566,21 @@ class StructuredPropagator:
         self, eta: np.ndarray, Tp: np.ndarray, ef: np.ndarray, fp: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
         st, sh = self.st, self.sh
-        x_eig = self.alpha * eta
-        x_eig += self.beta * ef
-        bp = self.a[:, None] * (st.Cp * Tp)[None, :] + self.b[:, None] * fp[None, :]  # (J, P)
+        x_eig = self.alpha * eta + self.beta * ef
+        CTp = st.Cp * Tp
+        bp = self.a[:, None] * CTp[None, :] + self.b[:, None] * fp[None, :]  # (J, P)
         if st.m:
-            Jne = self.J * self.ne
-            ue = self._ue
-            ue[:, :, 0] = eta
-            ue[:, :, 1] = ef
-            g = np.matmul(self.VI_ri, ue)  # (nm, 2 Jne, 2): [Re; Im] VI x [eta, ef]
-            gc = g[:, :Jne] + 1j * g[:, Jne:]  # (nm, Jne, 2) = VI [eta, ef]
-            fields = self.a_rows * gc[:, :, 0] + self.b_rows * gc[:, :, 1]  # (nm, J*ne)
-            e0 = st.lines_of_modes(fields, self.J)  # (J, m)
+            J, ne, nm = len(self.a), len(st.edge_layers), st.nm
+            eig = np.stack([eta, ef], axis=2)  # (n_modes, L, 2)
+            g = np.matmul(sh.VI_ri, eig)  # (n_modes, 2*J*ne, 2): [Re; Im] x [u, f]
+            g = g[:, : J * ne] + 1j * g[:, J * ne :]  # (n_modes, J*ne, 2)
+            g = g.reshape(nm, J, ne, 2)
+            fields = self.a[None, :, None] * g[..., 0] + self.b[None, :, None] * g[..., 1]
+            e0 = st._lines_from_fields(fields.transpose(1, 2, 0))  # (J, m)
             v = np.matmul(sh.A, bp[:, :, None])[:, :, 0] - sh.Z.apply(e0)
-            vf = st.modes_of_lines(v)  # (nm, J*ne)
-            # -2 Re(vf VI) = [-2 Re vf | 2 Im vf] @ [Re VI; Im VI]
-            vri = np.concatenate([-2.0 * vf.real, 2.0 * vf.imag], axis=1)[:, None, :]
-            x_eig += np.matmul(vri, self.VI_ri)[:, 0, :]
+            vf = st._fields_from_lines(v).transpose(2, 0, 1).reshape(nm, 1, J * ne)
+            vf_ri = np.concatenate([vf.real, -vf.imag], axis=2)  # Re(vf VI) = Re Re - Im Im
+            x_eig -= 2.0 * np.matmul(vf_ri, sh.VI_ri)[:, 0, :]
             xp = np.einsum("jpq,jq->jp", sh.D, bp) + np.matmul(sh.B, e0[:, :, None])[:, :, 0]
         else:
             xp = np.einsum("jpq,jq->jp", sh.D, bp)
