@@ -240,6 +240,8 @@ def test_sigterm_leaves_partial_traces_and_an_interrupted_summary(tmp_path: Path
         while time.time() < deadline:
             if temp.is_file() and temp.read_text().count("\n") > 20:
                 break
+            if proc.poll() is not None:  # it died: show why
+                pytest.fail(f"the run stopped early: {proc.communicate()[1].decode()}")
             time.sleep(0.2)
         else:
             pytest.fail("the run did not start")
@@ -248,6 +250,10 @@ def test_sigterm_leaves_partial_traces_and_an_interrupted_summary(tmp_path: Path
     finally:
         if proc.poll() is None:
             proc.kill()
+            proc.wait()
+        for pipe in (proc.stdout, proc.stderr):
+            if pipe is not None:
+                pipe.close()
     assert proc.returncode == 130, err.decode()
     run = Run(out)
     assert run.status == "interrupted"

@@ -678,30 +678,40 @@ def validate_generated(stack: Stack, tol: float = GEOMETRY_TOLERANCE) -> None:
 # templates and files
 
 
-def template_dir() -> Path:
-    """The directory of the built-in templates (installed package data or ``templates/``)."""
+def _data_dir(package: str, source_name: str, probe: str) -> Path:
+    """A data directory of comet: installed as ``comet/<package>`` (package data), or the
+    repository's top-level ``source_name`` directory in a source checkout / editable install.
+
+    ``probe`` is a file or directory that must exist inside it.
+    """
+    here = Path(__file__).resolve().parents[1]  # the comet package directory
+    candidates = [here / package]
     try:
         from importlib.resources import files
 
-        installed = Path(str(files("comet._templates")))
-        if (installed / TEMPLATES[0]).is_file():
-            return installed
+        found = files(f"comet.{package}")
+        # a data directory without __init__.py is a namespace package: MultiplexedPath
+        candidates += [Path(str(p)) for p in getattr(found, "_paths", [found])]
     except (ModuleNotFoundError, TypeError):
         pass
-    return Path(__file__).resolve().parents[2] / "templates"
+    candidates.append(here.parent / source_name)
+    for path in candidates:
+        if (path / probe).exists():
+            return path
+    raise InputError(
+        f"comet's {source_name}/ data is missing (looked in {', '.join(map(str, candidates))})",
+        hint="reinstall comet (pip install .)",
+    )
+
+
+def template_dir() -> Path:
+    """The directory of the built-in templates (installed package data or ``templates/``)."""
+    return _data_dir("_templates", "templates", TEMPLATES[0])
 
 
 def floorplans_dir() -> Path:
     """The directory of the ready-made floorplans (installed package data or ``floorplans/``)."""
-    try:
-        from importlib.resources import files
-
-        installed = Path(str(files("comet._floorplans")))
-        if (installed / "3d").is_dir():
-            return installed
-    except (ModuleNotFoundError, TypeError):
-        pass
-    return Path(__file__).resolve().parents[2] / "floorplans"
+    return _data_dir("_floorplans", "floorplans", "3d")
 
 
 #: The ready-made floorplans of ``floorplans/``: directory -> (configuration, parameters).
