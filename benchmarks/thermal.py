@@ -16,12 +16,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
-import subprocess
 import time
 from pathlib import Path
 
 import numpy as np
+from machine import machine  # benchmarks/machine.py (run these files as scripts)
 
 from comet.floorplan.flp import read_flp
 from comet.floorplan.lcf import read_lcf
@@ -32,24 +31,6 @@ from comet.thermal.traces import read_node_dump, read_ptrace, read_ttrace
 
 REF = Path(__file__).resolve().parents[1] / "tests" / "data" / "reference"
 HOTSPOT_FASTEST = {"ev6": 0.53, "stack3d": 1.94}  # s per row, HotSpot 7's faster build
-
-
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        commit = "unknown"
-    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, commit {commit}"
 
 
 def run_case(name: str, degree: int) -> dict[str, float]:

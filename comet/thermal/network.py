@@ -531,8 +531,6 @@ def assemble_grid(s: GridStructure) -> tuple[sp.csr_matrix, np.ndarray, np.ndarr
     """Sparse ``G``, ``C`` and ``g_amb`` of a grid structure (grid nodes first, then package)."""
     R, Cc, L = s.rows, s.cols, s.n_layers
     nc = R * Cc
-    ng = L * nc
-    n = ng + s.package.n_nodes
     cell = np.arange(nc).reshape(R, Cc)
     ew_a, ew_b = cell[:, :-1].ravel(), cell[:, 1:].ravel()
     ns_a, ns_b = cell[:-1, :].ravel(), cell[1:, :].ravel()
@@ -555,6 +553,18 @@ def assemble_grid(s: GridStructure) -> tuple[sp.csr_matrix, np.ndarray, np.ndarr
             rows.append(off + np.arange(nc))
             cols.append(off + nc + np.arange(nc))
             vals.append(np.full(nc, s.gz[li]))
+    return _finish_grid(s, rows, cols, vals, np.repeat(s.cap, nc))
+
+
+def _finish_grid(
+    s: GridStructure,
+    rows: list[np.ndarray],
+    cols: list[np.ndarray],
+    vals: list[np.ndarray],
+    cell_cap: np.ndarray,
+) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray]:
+    """Add the die-edge and package links to the cell links and assemble G, C and g_amb."""
+    nc, ng = s.n_cells, s.n_grid_nodes
     for e in s.edges:
         cells = s.edge_cells(e.side) + e.layer * nc
         rows.append(cells)
@@ -565,8 +575,8 @@ def assemble_grid(s: GridStructure) -> tuple[sp.csr_matrix, np.ndarray, np.ndarr
         cols.append(np.array([ng + b]))
         vals.append(np.array([g]))
     g_amb = np.concatenate([np.repeat(s.g_amb, nc), s.package.ambient_conductance])
-    G = _assemble(n, rows, cols, vals, g_amb)
-    C = np.concatenate([np.repeat(s.cap, nc), s.package.capacitance])
+    G = _assemble(ng + s.package.n_nodes, rows, cols, vals, g_amb)
+    C = np.concatenate([cell_cap, s.package.capacitance])
     return G, C, g_amb
 
 
@@ -679,23 +689,8 @@ def _assemble_cells(s: GridStructure) -> tuple[sp.csr_matrix, np.ndarray, np.nda
     assert s.cell_gx is not None and s.cell_gy is not None
     assert s.cell_gz is not None and s.cell_cap is not None
     R, Cc, L = s.rows, s.cols, s.n_layers
-    nc = R * Cc
-    ng = L * nc
-    n = ng + s.package.n_nodes
-    idx = np.arange(ng).reshape(L, R, Cc)
+    idx = np.arange(s.n_grid_nodes).reshape(L, R, Cc)
     rows = [idx[:, :, :-1].ravel(), idx[:, :-1, :].ravel(), idx[:-1].ravel()]
     cols = [idx[:, :, 1:].ravel(), idx[:, 1:, :].ravel(), idx[1:].ravel()]
     vals = [s.cell_gx.ravel(), s.cell_gy.ravel(), s.cell_gz.ravel()]
-    for e in s.edges:
-        cells = s.edge_cells(e.side) + e.layer * nc
-        rows.append(cells)
-        cols.append(np.full(cells.size, ng + e.node))
-        vals.append(np.full(cells.size, e.g))
-    for a_, b_, g in s.package.links:
-        rows.append(np.array([ng + a_]))
-        cols.append(np.array([ng + b_]))
-        vals.append(np.array([g]))
-    g_amb = np.concatenate([np.repeat(s.g_amb, nc), s.package.ambient_conductance])
-    G = _assemble(n, rows, cols, vals, g_amb)
-    C = np.concatenate([s.cell_cap.ravel(), s.package.capacitance])
-    return G, C, g_amb
+    return _finish_grid(s, rows, cols, vals, s.cell_cap.ravel())
