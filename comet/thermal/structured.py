@@ -333,7 +333,7 @@ class Structured:
         self.C = network.C
         self.rational = cf_exp(degree)
         self._steady: _Shifts | None = None
-        self._layer_cache: dict[tuple[int, ...], tuple[None, np.ndarray]] = {}
+        self._layer_cache: dict[tuple[int, ...], np.ndarray] = {}
 
     # ---------------------------------------------------------------- transforms
     def to_modes(self, x_grid: np.ndarray) -> np.ndarray:
@@ -451,12 +451,12 @@ class Structured:
         """Eigen coordinates (n_modes, L) -> the grid vector (L*R*C,)."""
         return self.from_modes(np.einsum("nlk,nk->nl", self.V, eta))
 
-    def _layer_rows(self, layers: list[int]) -> tuple[None, np.ndarray]:
+    def _layer_rows(self, layers: list[int]) -> np.ndarray:
         """Cached ``V[:, layers, :]`` (n_modes, k, L), used by both transforms."""
         key = tuple(layers)
         hit = self._layer_cache.get(key)
         if hit is None:
-            hit = (None, np.ascontiguousarray(self.V[:, layers, :]))
+            hit = np.ascontiguousarray(self.V[:, layers, :])
             self._layer_cache[key] = hit
         return hit
 
@@ -479,12 +479,12 @@ class Structured:
         """
         cube = planes.reshape(len(layers), self.R, self.Cc)
         hat = self._dct_planes(cube).reshape(len(layers), self.nm)
-        _, V_l = self._layer_rows(layers)
+        V_l = self._layer_rows(layers)
         return np.matmul(hat.T[:, None, :], V_l)[:, 0, :]  # same array as the output side
 
     def layers_from_eigen(self, layers: list[int], eta: np.ndarray) -> np.ndarray:
         """Cell values (len(layers), R*C) of ``layers`` of the state with coordinates ``eta``."""
-        _, V_l = self._layer_rows(layers)
+        V_l = self._layer_rows(layers)
         hat = np.matmul(V_l, eta[:, :, None])[:, :, 0].T
         cube = np.ascontiguousarray(hat).reshape(len(layers), self.R, self.Cc)
         return self._idct_planes(cube).reshape(len(layers), -1)
