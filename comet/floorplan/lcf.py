@@ -30,7 +30,7 @@ import numpy as np
 from comet.errors import InputError
 from comet.floorplan.flp import atomic_write_text, format_flp, read_flp
 from comet.floorplan.model import GEOMETRY_TOLERANCE, Floorplan, Layer, Stack
-from comet.thermal.materials import Material
+from comet.thermal.materials import Material, lookup_material
 
 __all__ = ["exact_reciprocal", "format_lcf", "read_lcf", "write_lcf"]
 
@@ -160,15 +160,7 @@ def read_lcf(path: str | PathLike[str], materials: Mapping[str, Material] | None
                     line=ln,
                     hint="give a number, or pass -materials_file to use material names",
                 )
-            if tok not in materials:
-                known = ", ".join(sorted(materials)) or "none"
-                raise InputError(
-                    f"layer {number}: unknown material {tok!r}",
-                    path=where,
-                    line=ln,
-                    hint=f"materials file has: {known} (names are case-sensitive)",
-                )
-            mat = materials[tok]
+            mat = lookup_material(materials, tok, what=f"layer {number}", path=where, line=ln)
             rec.material = tok
             rec.heat_capacity = mat.heat_capacity
             rec.conductivity = mat.conductivity

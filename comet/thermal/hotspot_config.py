@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from comet.errors import InputError
+from comet.thermal.materials import lookup_material
 
 if TYPE_CHECKING:  # pragma: no cover
     from comet.thermal.materials import Material
@@ -383,15 +384,7 @@ def build_config(
                 line=line,
                 hint="add -materials_file <file> on the command line",
             )
-        if value not in materials:
-            names = ", ".join(sorted(materials)) or "none"
-            raise InputError(
-                f"-{key}: unknown material {value!r}",
-                path=source,
-                line=line,
-                hint=f"the materials file has: {names} (names are case-sensitive)",
-            )
-        mat = materials[value]
+        mat = lookup_material(materials, value, what=f"-{key}", path=source, line=line)
         config = config.with_values(
             **{key: value, k_key: mat.conductivity, p_key: mat.heat_capacity}
         )

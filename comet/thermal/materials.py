@@ -145,6 +145,28 @@ def read_materials(path: str | PathLike[str]) -> dict[str, Material]:
     return parse_materials(text, path)
 
 
+def lookup_material(
+    materials: Mapping[str, Material],
+    name: str,
+    *,
+    what: str,
+    path: str | PathLike[str] | None,
+    line: int | None,
+) -> Material:
+    """The material called ``name`` (case-sensitive, as HotSpot), or an InputError that says
+    ``<what>: unknown material`` at ``path:line`` and lists the known names."""
+    try:
+        return materials[name]
+    except KeyError:
+        known = ", ".join(sorted(materials)) or "none"
+        raise InputError(
+            f"{what}: unknown material {name!r}",
+            path=path,
+            line=line,
+            hint=f"the materials file has: {known} (names are case-sensitive)",
+        ) from None
+
+
 def format_materials(materials: Mapping[str, Material]) -> str:
     """The text of a materials file (numbers written exactly)."""
     out = ["# name / solid|fluid / k W/(m K) / heat capacity J/(m^3 K) [/ viscosity Pa s]"]
