@@ -13,6 +13,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import click
@@ -22,21 +23,26 @@ from comet.errors import InputError
 
 
 @contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
-    """Turn SIGTERM into KeyboardInterrupt while the block runs (main thread only)."""
+def _stop_on_signals(sim: Any) -> Iterator[None]:
+    """While the block runs, SIGTERM and Ctrl-C ask the simulation to stop at the next epoch
+    boundary (``sim.stop_requested``), so the traces and the summary agree row for row; a
+    second Ctrl-C interrupts at once. Main thread only."""
 
     def handler(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
+        if sim.stop_requested and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        sim.stop_requested = True
 
     try:
-        previous = signal.signal(signal.SIGTERM, handler)
+        previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
     except ValueError:  # not the main thread
         yield
         return
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, old_handler in previous.items():
+            signal.signal(sig, old_handler)
 
 
 class _Progress:
@@ -187,7 +193,7 @@ def run(
     path = Path(out_dir) if out_dir else Path("runs") / cfg.name
     progress = _Progress(quiet, cfg.name)
     try:
-        with _sigterm_as_interrupt():
+        with _stop_on_signals(sim):
             result = sim.run(path, overwrite=overwrite, progress=progress)
     except KeyboardInterrupt:
         progress.close()
@@ -344,8 +350,9 @@ def replay(
             raise InputError(f"--init {init!r}: ambient or a temperature in deg C") from None
     path = Path(out_dir) if out_dir else Path("runs") / Path(trace).stem
     progress = _Progress(quiet, Path(trace).name)
+    stop = SimpleNamespace(stop_requested=False)
     try:
-        with _sigterm_as_interrupt():
+        with _stop_on_signals(stop):
             result = do_replay(
                 trace,
                 path,
@@ -360,6 +367,7 @@ def replay(
                 logic_power=logic_power,
                 overwrite=overwrite,
                 progress=progress,
+                stop=stop,
             )
     except KeyboardInterrupt:
         progress.close()

@@ -371,6 +371,8 @@ class Simulation:
         self.energy: dict[str, float] = {"cores": 0.0, "banks": 0.0, "logic": 0.0}
         self._now = 0.0
         self.epoch = -1
+        #: Set (e.g. by a signal handler) to stop the run cleanly before the next epoch.
+        self.stop_requested = False
         self._core_unit_area = self.units.core_area[self.units.core_of_unit]
         self._trace_idx = np.concatenate(
             (self.units.core_idx, self.units.logic_idx, self.units.bank_idx)
@@ -878,6 +880,8 @@ class Simulation:
         rfc_busy = mem.t_rfc / mem.t_refi
         idle_act = cc.idle_activity
         for k in range(n):
+            if self.stop_requested:  # a signal asked to stop: leave at an epoch boundary
+                raise KeyboardInterrupt
             self.epoch = k
             t0 = k * dt
             t1 = (k + 1) * dt
@@ -975,8 +979,12 @@ def replay(
     overwrite: bool = False,
     thermal: Mapping[str, Any] | None = None,
     progress: ProgressCallback | None = None,
+    stop: Any = None,
 ) -> Run:
     """Feed a power trace through a stack (open loop) and write a run directory.
+
+    ``stop``, if given, is checked before every row: when ``stop.stop_requested`` is true the
+    run ends cleanly (status ``interrupted``) at that row boundary.
 
     The trace is a HotSpot ``.ptrace`` or CoMeT/HotSniper's ``combined_power.trace`` (a header
     of unit names, one row of watts per ``interval`` seconds). Columns are matched to the
@@ -1109,6 +1117,8 @@ def replay(
         n = rows.shape[0]
         out_T = np.zeros(len(units))
         for k in range(n):
+            if stop is not None and stop.stop_requested:
+                raise KeyboardInterrupt
             for si, p in enumerate(powers):
                 np.copyto(p, fixed[si])
             row = rows[k]
