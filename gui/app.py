@@ -8,7 +8,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from PyQt6.QtCore import QPointF, QSettings, Qt
+from PyQt6.QtCore import QCoreApplication, QEvent, QPointF, QSettings, Qt
 from PyQt6.QtGui import QMouseEvent
 from PyQt6.QtWidgets import QApplication
 
@@ -120,9 +120,13 @@ def screenshot(
     app.processEvents()
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    if not win.grab().save(str(out), "PNG"):
-        raise InputError("cannot write the screenshot", path=out)
-    win.hide()
-    win.deleteLater()
-    app.processEvents()
+    try:
+        if not win.grab().save(str(out), "PNG"):
+            raise InputError("cannot write the screenshot", path=out)
+    finally:
+        # Delete the window now, while this frame still holds it: left to the cyclic garbage
+        # collector, it could be freed in the middle of some later paint event.
+        win.hide()
+        win.deleteLater()
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete.value)
     return out

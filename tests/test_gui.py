@@ -7,6 +7,7 @@ import os
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +20,7 @@ pytest.importorskip("pytestqt")
 
 from comet_gui.app import screenshot  # noqa: E402
 from comet_gui.main_window import MainWindow  # noqa: E402
-from PyQt6.QtCore import QPoint, QSettings, Qt, QTimer  # noqa: E402
+from PyQt6.QtCore import QCoreApplication, QEvent, QPoint, QSettings, Qt, QTimer  # noqa: E402
 from PyQt6.QtGui import QColor, QImage  # noqa: E402
 
 from comet.cli import main  # noqa: E402
@@ -44,9 +45,34 @@ def settings(tmp_path: Path) -> QSettings:
 
 
 @pytest.fixture
-def window(qtbot, settings: QSettings, run_path: Path) -> MainWindow:  # type: ignore[no-untyped-def]
-    win = MainWindow(settings)
-    qtbot.addWidget(win)
+def keep(qtbot) -> Iterator[Callable[[MainWindow], MainWindow]]:  # type: ignore[no-untyped-def]
+    """Register a window with qtbot *and* hold it strongly until the test's teardown.
+
+    pytest-qt keeps only weak references. A window whose signal lambdas refer back to it lives
+    in a reference cycle, so once the test function returns, Python's cyclic garbage collector
+    may free it at any allocation -- including in the middle of its own ``paintEvent`` during
+    pytest-qt's final event processing, which deletes the widget under the painter and crashes
+    the interpreter (seen in CI as a segfault in ``_draw_colourbar``). Holding the window until
+    it is closed and deleted by Qt (``deleteLater``) rules that out.
+    """
+    held: list[MainWindow] = []
+
+    def _keep(win: MainWindow) -> MainWindow:
+        qtbot.addWidget(win)
+        held.append(win)
+        return win
+
+    yield _keep
+    for win in held:
+        win.close()
+        win.deleteLater()
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete.value)
+    held.clear()
+
+
+@pytest.fixture
+def window(qtbot, keep, settings: QSettings, run_path: Path) -> MainWindow:  # type: ignore[no-untyped-def]
+    win = keep(MainWindow(settings))
     win.resize(1200, 800)
     win.load(run_path)
     win.show()
@@ -67,9 +93,8 @@ def _near(c: QColor, expected: QColor, tol: int = 3) -> bool:
     )
 
 
-def test_background_load_with_progress(qtbot, settings: QSettings, run_path: Path) -> None:  # type: ignore[no-untyped-def]
-    win = MainWindow(settings)
-    qtbot.addWidget(win)
+def test_background_load_with_progress(qtbot, keep, settings: QSettings, run_path: Path) -> None:  # type: ignore[no-untyped-def]
+    win = keep(MainWindow(settings))
     win.show()
     seen: list[int] = []
     th = win.open_run(run_path)
@@ -85,9 +110,8 @@ def test_background_load_with_progress(qtbot, settings: QSettings, run_path: Pat
     assert "synthetic" in win.windowTitle()
 
 
-def test_bad_run_reports_error(qtbot, settings: QSettings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    win = MainWindow(settings)
-    qtbot.addWidget(win)
+def test_bad_run_reports_error(qtbot, keep, settings: QSettings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    win = keep(MainWindow(settings))
     th = win.open_run(tmp_path / "nothing")
     with qtbot.waitSignal(th.failed, timeout=10000) as blocker:
         pass
@@ -153,9 +177,8 @@ def test_hot_unit_drawn_in_hot_colour(window: MainWindow, run_path: Path) -> Non
     assert early.lightness() < hot.lightness() - 60
 
 
-def test_grid_maps_and_mode_switch(qtbot, settings: QSettings, grid_path: Path) -> None:  # type: ignore[no-untyped-def]
-    win = MainWindow(settings)
-    qtbot.addWidget(win)
+def test_grid_maps_and_mode_switch(qtbot, keep, settings: QSettings, grid_path: Path) -> None:  # type: ignore[no-untyped-def]
+    win = keep(MainWindow(settings))
     win.resize(1200, 800)
     data = win.load(grid_path)
     win.show()
@@ -275,29 +298,26 @@ def test_compare_two_runs(qtbot, window: MainWindow, tmp_path: Path) -> None:  #
     assert len(window.runs) == 1 and not window.heatmaps[1].isVisible()
 
 
-def test_settings_remember_layout(qtbot, settings: QSettings, run_path: Path) -> None:  # type: ignore[no-untyped-def]
-    win = MainWindow(settings)
-    qtbot.addWidget(win)
+def test_settings_remember_layout(qtbot, keep, settings: QSettings, run_path: Path) -> None:  # type: ignore[no-untyped-def]
+    win = keep(MainWindow(settings))
     win.show()
     win.resize(790, 540)  # within the offscreen screen (restoreGeometry keeps windows on it)
     win.speed_box.setCurrentIndex(0)
     win.main_split.setSizes([300, 460])
     win.close()
-    again = MainWindow(settings)
-    qtbot.addWidget(again)
+    again = keep(MainWindow(settings))
     again.show()
     assert again.speed == 10
     assert (again.size().width(), again.size().height()) == (790, 540)
     assert abs(again.main_split.sizes()[0] - 300) <= 2
 
 
-def test_screenshot_function_and_cli(qtbot, run_path: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_screenshot_function_and_cli(qtbot, keep, run_path: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     out = screenshot(run_path, tmp_path / "shot.png", time_s=0.04, layer="core", size=(1000, 700))
     img = QImage(str(out))
     assert (img.width(), img.height()) == (1000, 700)
     # the same window, built the same way, tells where C_3 is
-    win = MainWindow(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
-    qtbot.addWidget(win)
+    win = keep(MainWindow(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)))
     win.resize(1000, 700)
     data = win.load(run_path)
     win.set_time(0.04)
@@ -343,7 +363,7 @@ def test_view_without_pyqt6(monkeypatch: pytest.MonkeyPatch, run_path: Path) -> 
 
 @pytest.mark.slow
 def test_large_run_loads_in_background_and_scrubs(
-    qtbot, settings: QSettings, tmp_path: Path
+    qtbot, keep, settings: QSettings, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
     """10 s at 1 ms epochs, 16 cores + 128 banks: the event loop keeps running while loading."""
     cores = [f"C_{i}" for i in range(16)]
@@ -370,8 +390,7 @@ def test_large_run_loads_in_background_and_scrubs(
         w.open(temperature=units, power=units)
         for k in range(1, 10001):
             w.append(k * 1e-3, temperature=base + np.sin(k / 300.0), power=base / 20)
-    win = MainWindow(settings)
-    qtbot.addWidget(win)
+    win = keep(MainWindow(settings))
     win.resize(1200, 800)
     win.show()
     ticks = []
