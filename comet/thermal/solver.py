@@ -27,6 +27,7 @@ from comet.thermal.backends_linear import (
     SparseRational,
 )
 from comet.thermal.hotspot_config import MAP_MODES, ThermalConfig
+from comet.thermal.modal_maps import SeparableMaps
 from comet.thermal.network import (
     ThermalNetwork,
     build_block_network,
@@ -98,6 +99,8 @@ class ThermalModel:
         self._T: np.ndarray | None = np.empty(network.n_nodes)
         self._eta: np.ndarray | None = None
         self._Tp: np.ndarray | None = None
+        # DCT of the power layers' cell temperatures (K) after the last modal step
+        self._pl_hat: np.ndarray | None = None
         self._modal = hasattr(self.backend, "layers_to_eigen")
         if self._modal:
             self._setup_modal()
@@ -195,6 +198,7 @@ class ThermalModel:
         self._T = np.asarray(value, dtype=float)
         self._eta = None
         self._Tp = None
+        self._pl_hat = None
 
     def set_temperature(self, value: float | np.ndarray) -> None:
         """Set the state: a full node vector (K), or HotSpot's uniform initial temperature.
@@ -310,6 +314,13 @@ class ThermalModel:
         self._pl = [li for li, _ in self._power_rows]
         rows = np.concatenate([np.arange(li * nc, (li + 1) * nc) for li in self._pl])
         self._pm_pl = net.power_matrix.tocsr()[rows]
+        # block power in and block temperatures out straight in the DCT domain (when every
+        # block's map is separable: always for HotSpot's avg and center modes on rectangles)
+        self._sep: SeparableMaps | None = None
+        if self._avg_matrix is not None:
+            self._sep = SeparableMaps.from_matrices(
+                self._pm_pl, self._avg_matrix, len(self._pl), backend.Phi, backend.Psi
+            )
 
     def _advance_modal(self, prop: Any, p: np.ndarray) -> None:
         backend: Any = self.backend
@@ -318,9 +329,16 @@ class ThermalModel:
             T = self.temperature
             self._eta = backend.to_eigen(self.network.C[:ng] * T[:ng])
             self._Tp = T[ng:].copy()
-        planes = np.asarray(self._pm_pl @ p).reshape(len(self._pl), -1)
-        ef = self._ef_amb + backend.layers_to_eigen(self._pl, planes)
-        self._eta, self._Tp = prop.advance_modal(self._eta, self._Tp, ef, self._fp)
+        if self._sep is not None:
+            hat = self._sep.power_dct(p)
+            self._eta, self._Tp, self._pl_hat = prop.advance_dct(
+                self._eta, self._Tp, self._ef_amb, self._fp, self._pl, hat
+            )
+        else:
+            planes = np.asarray(self._pm_pl @ p).reshape(len(self._pl), -1)
+            self._eta, self._Tp, _ = prop.advance_layers(
+                self._eta, self._Tp, self._ef_amb, self._fp, self._pl, planes
+            )
         self._T = None
 
     def _check_power(self, power: np.ndarray) -> np.ndarray:
@@ -385,6 +403,8 @@ class ThermalModel:
         """Temperatures (K) of the power blocks in ``power_names`` order (the .ttrace columns)."""
         net = self.network
         if T is None and self._T is None and self._avg_matrix is not None:
+            if self._sep is not None and self._pl_hat is not None:
+                return self._sep.block_values(self._pl_hat)
             backend: Any = self.backend
             planes = backend.layers_from_eigen(self._pl, self._eta)
             return np.asarray(self._avg_matrix @ planes.reshape(-1))

@@ -23,6 +23,7 @@ batched L x L products, and per shift O(R C L) work on the edge layers plus an m
 
 from __future__ import annotations
 
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -31,6 +32,7 @@ import numpy as np
 import scipy.fft as sfft
 from threadpoolctl import ThreadpoolController
 
+from comet.thermal.kernels import modal_inputs, modal_update
 from comet.thermal.network import GridStructure, ThermalNetwork
 from comet.thermal.package import E, N, S, W
 from comet.thermal.rational import cf_exp
@@ -41,25 +43,43 @@ _BLAS = ThreadpoolController()
 class _OneBlasThread:
     """Run a block with one BLAS thread (many small products: several times faster than two).
 
-    Talks to the BLAS library controllers directly (~1 us per switch), not through
-    ``threadpool_limits``, which re-scans the loaded libraries on every use.
+    Talks to the BLAS library controllers directly (~10 us per switch), not through
+    ``threadpool_limits``, which re-scans the loaded libraries on every use. Nested uses cost
+    nothing: only the outermost switches, so a caller that steps many times (the epoch loop)
+    can hold it around the whole loop.
     """
 
     def __init__(self) -> None:
         self._libs = _BLAS.select(user_api="blas").lib_controllers
         self._saved: list[int] = []
+        self._depth = 0  # the BLAS thread count is process-wide, so is this count
+        self._lock = threading.Lock()
 
     def __enter__(self) -> None:
-        self._saved = [lib.num_threads for lib in self._libs]
-        for lib in self._libs:
-            lib.set_num_threads(1)
+        with self._lock:
+            if self._depth == 0:
+                self._saved = [lib.num_threads for lib in self._libs]
+                for lib in self._libs:
+                    lib.set_num_threads(1)
+            self._depth += 1
 
     def __exit__(self, *exc: object) -> None:
-        for lib, n in zip(self._libs, self._saved, strict=True):
-            lib.set_num_threads(n)
+        with self._lock:
+            self._depth -= 1
+            if self._depth == 0:
+                for lib, n in zip(self._libs, self._saved, strict=True):
+                    lib.set_num_threads(n)
 
 
+#: The process-wide guard; :func:`one_blas_thread` is its public name.
 _ONE_THREAD = _OneBlasThread()
+
+
+def one_blas_thread() -> _OneBlasThread:
+    """Context manager: one BLAS thread inside (nested uses are free). Hold it around an epoch
+    loop so each structured step does not switch the thread count twice."""
+    return _ONE_THREAD
+
 
 #: Planes up to this size are transformed by matrix products (faster than FFTs when small).
 MATMUL_DCT_LIMIT = 40
@@ -218,7 +238,9 @@ class _Shifts:
         self.VI = st.V[None, :, st.edge_layers, :].transpose(0, 2, 1, 3) * self.inv[:, None, :, :]
         # (n_modes, 2*J*ne, L) real: rows [Re VI; Im VI] for batched real products per mode
         vi = self.VI.transpose(2, 0, 1, 3).reshape(st.nm, J * len(st.edge_layers), st.L)
-        self.VI_ri = np.ascontiguousarray(np.concatenate([vi.real, vi.imag], axis=1))
+        # (n_modes, J*ne, L) real and imaginary parts, row j*ne + e: for the compiled kernels
+        self.VI_re = np.ascontiguousarray(vi.real)
+        self.VI_im = np.ascontiguousarray(vi.imag)
         self.A = np.empty((J, m, P), dtype=dtype)
         self.B = np.empty((J, P, m), dtype=dtype)
         self.D = np.empty((J, P, P), dtype=dtype)
@@ -526,8 +548,9 @@ class StructuredPropagator:
 
     ``a_j = c_j`` and ``b_j = h c_j / z_j`` (CF residues c_j, poles z_j). The separable part
     collapses to two real per-mode factors (``alpha``, ``beta``: the exact exponential of G0);
-    the edge correction is carried per shift on the edge layers only, through one real
-    per-mode matrix ``[Re VI; Im VI]`` used to gather and to scatter.
+    the edge correction is carried per shift on the edge layers only, through the per-mode
+    matrices ``VI`` used to gather and to scatter. The per-mode passes are compiled
+    (:mod:`comet.thermal.kernels`); scratch arrays are kept between steps.
     """
 
     def __init__(self, st: Structured, h: float) -> None:
@@ -540,48 +563,102 @@ class StructuredPropagator:
         self.sh = sh = _Shifts(st, h, rat.poles)
         self.a = a
         self.b = b
+        self._a_ri = np.ascontiguousarray(np.stack([a.real, a.imag], axis=1))  # (J, 2)
+        self._b_ri = np.ascontiguousarray(np.stack([b.real, b.imag], axis=1))
         # -2 Re sum_j coef_j inv_j, so that the separable update is alpha*eta + beta*ef
-        self.alpha = self.r_inf - 2.0 * np.real(np.einsum("j,jnk->nk", a, sh.inv))
-        self.beta = -2.0 * np.real(np.einsum("j,jnk->nk", b, sh.inv))
+        self.alpha = np.ascontiguousarray(
+            self.r_inf - 2.0 * np.real(np.einsum("j,jnk->nk", a, sh.inv))
+        )
+        self.beta = np.ascontiguousarray(-2.0 * np.real(np.einsum("j,jnk->nk", b, sh.inv)))
+        J, nm, L = len(a), st.nm, st.L
+        self._ef = np.empty((nm, L))
+        self._lines_re = np.empty((J, st.m))
+        self._lines_im = np.empty((J, st.m))
+        self._no_hat = np.empty((0, nm))
+        self._no_rows = np.empty((nm, 0, L))
 
     def advance(self, T: np.ndarray, f: np.ndarray) -> np.ndarray:
-        """Physical state in, physical state out (see :meth:`advance_modal` for the fast path)."""
+        """Physical state in (K), physical state out; ``f`` the heat input (W) per node."""
         st = self.st
         ng = st.ng
         with _ONE_THREAD:
             eta = st.to_eigen(st.C[:ng] * T[:ng])
             ef = st.to_eigen(f[:ng])
-            eta, Tp = self._advance(eta, T[ng:], ef, f[ng:])
+            eta, Tp, _ = self._advance(eta, T[ng:], ef, f[ng:], self._no_hat, self._no_rows)
             return np.concatenate([st.from_eigen(eta), Tp])
 
-    def advance_modal(
-        self, eta: np.ndarray, Tp: np.ndarray, ef: np.ndarray, fp: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """One step on the modal state: grid eigen coordinates ``eta`` (n_modes, L) and package
-        temperatures ``Tp`` (K), with the heat input in eigen coordinates ``ef`` and ``fp``."""
+    def advance_layers(
+        self,
+        eta: np.ndarray,
+        Tp: np.ndarray,
+        ef_base: np.ndarray,
+        fp: np.ndarray,
+        layers: list[int],
+        power: np.ndarray,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """One step on the modal state, with the heat input of some layers given per cell.
+
+        ``eta`` (n_modes, L) are the grid's eigen coordinates and ``Tp`` the package
+        temperatures (K); ``ef_base`` and ``fp`` the constant heat input (W; grid part in eigen
+        coordinates, e.g. the ambient), and ``power`` (len(layers), R*C) the cell power (W) of
+        ``layers``. Returns the new ``eta`` and ``Tp`` and the cell temperatures (K) of the same
+        layers after the step, (len(layers), R*C).
+        """
+        st = self.st
         with _ONE_THREAD:
-            return self._advance(eta, Tp, ef, fp)
+            cube = np.asarray(power, dtype=float).reshape(len(layers), st.R, st.Cc)
+            hat = st._dct_planes(cube).reshape(len(layers), st.nm)
+            eta, Tp, hat_T = self.advance_dct(eta, Tp, ef_base, fp, layers, hat)
+            cube_T = st._idct_planes(hat_T.reshape(len(layers), st.R, st.Cc))
+            return eta, Tp, cube_T.reshape(len(layers), -1)
+
+    def advance_dct(
+        self,
+        eta: np.ndarray,
+        Tp: np.ndarray,
+        ef_base: np.ndarray,
+        fp: np.ndarray,
+        layers: list[int],
+        hat_power: np.ndarray,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """:meth:`advance_layers` with the layers' cell power given by its 2-D DCT
+        (len(layers), R*C); returns the DCT of their cell temperatures (K) likewise."""
+        with _ONE_THREAD:
+            hat = np.ascontiguousarray(hat_power, dtype=float)
+            return self._advance(eta, Tp, ef_base, fp, hat, self.st._layer_rows(layers))
 
     def _advance(
-        self, eta: np.ndarray, Tp: np.ndarray, ef: np.ndarray, fp: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
+        self,
+        eta: np.ndarray,
+        Tp: np.ndarray,
+        ef_base: np.ndarray,
+        fp: np.ndarray,
+        hat_power: np.ndarray,
+        rows: np.ndarray,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The step; heat input ``ef_base`` plus the layers ``rows`` (``V[:, layers, :]``) with
+        power DCT ``hat_power``; returns the new state and those layers' temperature DCT."""
         st, sh = self.st, self.sh
-        x_eig = self.alpha * eta + self.beta * ef
+        eta = np.ascontiguousarray(eta, dtype=float)
+        ef_base = np.ascontiguousarray(ef_base, dtype=float)
+        modal_inputs(
+            hat_power, ef_base, rows, eta, sh.VI_re, sh.VI_im, self._a_ri, self._b_ri,
+            st._psi_we, st._phi_ns, self._ef, self._lines_re, self._lines_im,
+        )  # fmt: skip
         CTp = st.Cp * Tp
         bp = self.a[:, None] * CTp[None, :] + self.b[:, None] * fp[None, :]  # (J, P)
+        xp = np.einsum("jpq,jq->jp", sh.D, bp)
         if st.m:
-            J, ne, nm = len(self.a), len(st.edge_layers), st.nm
-            eig = np.stack([eta, ef], axis=2)  # (n_modes, L, 2)
-            g = np.matmul(sh.VI_ri, eig)  # (n_modes, 2*J*ne, 2): [Re; Im] x [u, f]
-            g = g[:, : J * ne] + 1j * g[:, J * ne :]  # (n_modes, J*ne, 2)
-            g = g.reshape(nm, J, ne, 2)
-            fields = self.a[None, :, None] * g[..., 0] + self.b[None, :, None] * g[..., 1]
-            e0 = st._lines_from_fields(fields.transpose(1, 2, 0))  # (J, m)
+            e0 = self._lines_re + 1j * self._lines_im  # (J, m) edge lines, cosine basis
             v = np.matmul(sh.A, bp[:, :, None])[:, :, 0] - sh.Z.apply(e0)
-            vf = st._fields_from_lines(v).transpose(2, 0, 1).reshape(nm, 1, J * ne)
-            vf_ri = np.concatenate([vf.real, -vf.imag], axis=2)  # Re(vf VI) = Re Re - Im Im
-            x_eig -= 2.0 * np.matmul(vf_ri, sh.VI_ri)[:, 0, :]
-            xp = np.einsum("jpq,jq->jp", sh.D, bp) + np.matmul(sh.B, e0[:, :, None])[:, :, 0]
+            v_re, v_im = np.ascontiguousarray(v.real), np.ascontiguousarray(v.imag)
+            xp += np.matmul(sh.B, e0[:, :, None])[:, :, 0]
         else:
-            xp = np.einsum("jpq,jq->jp", sh.D, bp)
-        return x_eig, self.r_inf * Tp - 2.0 * xp.real.sum(axis=0)
+            v_re, v_im = self._lines_re, self._lines_im  # empty: no edge layers
+        eta_new = np.empty_like(eta)
+        hat_T = np.empty((rows.shape[1], st.nm))
+        modal_update(
+            eta, self._ef, self.alpha, self.beta, sh.VI_re, sh.VI_im, v_re, v_im,
+            st._psi_we, st._phi_ns, rows, eta_new, hat_T,
+        )  # fmt: skip
+        return eta_new, self.r_inf * Tp - 2.0 * xp.real.sum(axis=0), hat_T
