@@ -50,6 +50,7 @@ from comet.power.leakage import resolve_leakage
 from comet.power.vf import OperatingPoints
 from comet.sim.results import Run, RunLayer, RunWriter, layers_from_stack
 from comet.thermal.solver import ThermalModel
+from comet.thermal.structured import one_blas_thread
 
 __all__ = ["Simulation", "replay"]
 
@@ -850,7 +851,10 @@ class Simulation:
                         setup(self.info)
                     except Exception as err:
                         raise PolicyError(slot.name, 0, 0.0, err) from err
-            self._loop(writer, progress, progress_every)
+            # one BLAS thread for the whole loop: the thermal step's many small products run
+            # faster so, and it need not switch the thread count twice per epoch
+            with one_blas_thread():
+                self._loop(writer, progress, progress_every)
             wall = time.perf_counter() - t_start
             writer.close("complete", **self._summary_extra(wall))
         except PolicyError as err:
