@@ -172,6 +172,86 @@ def test_migrations_appear_in_events(tmp_path: Path) -> None:
     assert temp["C_2"].iloc[9] > temp["C_2"].iloc[4] + 0.5
 
 
+def test_policies_see_the_ended_epoch_and_derived_quantities(tmp_path: Path) -> None:
+    """Every policy of an epoch sees the ended epoch (an earlier policy's bank-mode and
+    placement changes do not show), and the derived quantities (ips, CPI stack, filled on
+    first read) agree with the epoch's counts."""
+    seen: list[dict[str, Any]] = []
+
+    class Changer:
+        def step(self, view: Any, control: Any) -> None:
+            control.set_bank_modes(np.ones(view.info.n_banks, dtype=int) - view.bank_mode)
+            control.swap(0, 3)
+
+    class Watcher:
+        def step(self, view: Any, control: Any) -> None:
+            seen.append(
+                {
+                    "bank_mode": view.bank_mode.copy(),
+                    "placement": view.thread_of_core.copy(),
+                    "live_placement": control.thread_of_core.copy(),
+                    "instructions": view.instructions.copy(),
+                    "ips": view.ips.copy(),
+                    "cpi": {k: v.copy() for k, v in view.cpi_stack.items()},
+                    "frequency": view.frequency.copy(),
+                }
+            )
+
+    sim = Simulation(tiny(sim={"duration": "6ms"}), policies=[Changer(), Watcher()])
+    run = sim.run(tmp_path / "run")
+    assert len(seen) == 6
+    modes = run.bank_mode.to_numpy()
+    for k, s in enumerate(seen):
+        assert (s["bank_mode"] == modes[k]).all()  # before Changer's flip of this epoch
+        assert not (s["placement"] == s["live_placement"]).all()  # the swap is not shown
+        assert s["ips"] == pytest.approx(s["instructions"] / 1e-3)
+        ran = s["instructions"] > 0
+        assert ran.any() and not ran.all()  # 2 threads on 4 cores
+        for v in s["cpi"].values():
+            assert np.isfinite(v[ran]).all() and np.isnan(v[~ran]).all()
+        assert (s["cpi"]["compute"][ran] > 0).all()
+        assert s["frequency"] == pytest.approx(4e9)
+
+
+def test_memory_latency_follows_modes_refresh_and_placement(tmp_path: Path) -> None:
+    """The DRAM latency per core (recomputed only when a bank mode, a refresh rate or the
+    placement changed) equals a fresh computation every epoch."""
+    from comet.perf.interval import bank_latency
+    from comet.power.dram import refresh_rate
+
+    rates: list[float] = []
+    holder: list[Simulation] = []
+
+    class Check:
+        def step(self, view: Any, control: Any) -> None:
+            sim = holder[0]
+            m = sim.mem
+            rate = refresh_rate(sim.bank_T, m.refresh_double_above)
+            t_bank = bank_latency(
+                m.latency or 0.0,
+                m.latency_lowpower,
+                sim.bank_mode == 1,
+                rate * (m.t_rfc / m.t_refi),
+                m.t_rfc,
+            )
+            assert np.array_equal(sim._memory_latency(), sim.dist @ t_bank)
+            rates.append(float(rate.sum()))
+            n = view.info.n_banks
+            control.set_bank_mode(view.epoch % n, (view.epoch // n) % 2)
+
+    cfg = hot("max", "60ms")
+    cfg["memory"] = {"refresh_double_above": 50}
+    cfg["policies"]["migration"] = {"name": "rotate", "every": "3ms"}
+    cfg["workload"] = {"jobs": [{"profile": "memory", "threads": 2, "instructions": 1e11}]}
+    sim = Simulation(cfg, policies=[Check()])
+    holder.append(sim)
+    sim.run(tmp_path / "run")
+    assert len(rates) == 60
+    # banks crossed the refresh threshold both ways
+    assert min(rates) == 4 and max(rates) > 5
+    assert any(b < a for a, b in zip(rates, rates[1:], strict=False))
+
+
 def _open_system(seed: int) -> dict[str, Any]:
     return tiny(
         seed=seed,

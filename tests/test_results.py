@@ -340,3 +340,59 @@ def test_run_from_hotspot_errors(tmp_path: Path) -> None:
         run_from_hotspot(
             ev6 / "expected" / "block.ttrace", ev6 / "ev6.flp", tmp_path / "d", config=bad
         )
+
+
+def _savetxt(block: np.ndarray, precision: list[int]) -> str:
+    """What the trace files held before :func:`format_rows`: numpy's ``savetxt``, nan emptied."""
+    import io
+
+    buf = io.StringIO()
+    np.savetxt(buf, block, fmt=[f"%.{p}g" for p in precision], delimiter=",")
+    return buf.getvalue().replace("nan", "")
+
+
+def test_format_rows_is_savetxt() -> None:
+    from comet.sim.csv_format import format_rows
+
+    rng = np.random.default_rng(5)
+    n = 40_000
+    values = np.concatenate(
+        [
+            10.0 ** rng.uniform(-12, 12, n) * rng.choice([-1.0, 1.0], n),  # any magnitude
+            10.0 ** rng.uniform(-320, 308, 2_000),  # extremes, subnormals: Python's formatting
+            np.round(rng.uniform(0, 100, n), 4),  # exactly 6 digits and fewer
+            np.round(rng.uniform(0, 100, n), 6) + 5e-7,  # near the rounding boundaries
+            rng.integers(1, 10**10, 5_000) * 0.5,  # exact ties (round half to even)
+            np.arange(1.0, 2.0, 1 / 1024),  # exact binary fractions
+            10.0 ** np.arange(-30, 31),  # powers of ten and their neighbours
+            np.nextafter(10.0 ** np.arange(-30, 31), 0.0),
+            np.nextafter(10.0 ** np.arange(-30, 31), np.inf),
+            [0.0, -0.0, np.inf, -np.inf, np.nan, 99999.95, 999999.5, 9999995.0, 0.5, 1e-5, 1e-4],
+        ]
+    )
+    values = values[: values.size // 50 * 50].reshape(-1, 50)
+    times = np.arange(1, values.shape[0] + 1) * 1e-3
+    for p in (6, 9, 3, 1, 12):
+        block = np.column_stack([times, values])
+        precision = [9] + [p] * 50
+        assert format_rows(block, np.array(precision)) == _savetxt(block, precision), p
+    assert format_rows(np.zeros((0, 3)), np.array([9, 6, 6])) == ""
+    assert format_rows(np.array([[1e-3, 0, 1]]), np.array([9, 6, 6])) == "0.001,0,1\n"
+    with pytest.raises(ValueError, match="one precision per column"):
+        format_rows(np.zeros((2, 3)), np.array([6, 6]))
+
+
+def test_trace_buffer_grows_and_flushes(tmp_path: Path) -> None:
+    """Rows wait in a block (grown past 1024 rows here) until flush_every rows are in."""
+    w = RunWriter(tmp_path / "big", flush_every=3000)
+    w.open(temperature=["C_0", "C_1"], power=["C_0", "C_1"])
+    for k in range(1, 2501):
+        w.append(k * 1e-3, temperature=[50.0 + k * 1e-4, np.nan], power={"C_0": 1.5})
+    path = tmp_path / "big" / "temperature.csv"
+    assert path.read_text().splitlines() == ["time_s,C_0_degC,C_1_degC"]  # not flushed yet
+    w.close()
+    text = path.read_text().splitlines()
+    assert len(text) == 2501 and text[1] == "0.001,50.0001," and text[-1] == "2.5,50.25,"
+    power = (tmp_path / "big" / "power.csv").read_text().splitlines()
+    assert power[-1] == "2.5,1.5,"
+    assert Run(tmp_path / "big").summary["energy_J"]["C_0"] == pytest.approx(1.5 * 2.5)

@@ -20,6 +20,7 @@ lost time, DRAM reads and writes, and the activity-weighted busy time used by th
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
 from comet.perf.workloads import ThreadTable
 
@@ -71,12 +72,111 @@ def bank_latency(
         out: optional output array (per bank).
     """
     base = np.where(lowpower, latency_lowpower_s, latency_s)
-    busy = np.clip(refresh_busy, 0.0, 0.95)
+    busy = np.minimum(np.maximum(refresh_busy, 0.0), 0.95)  # np.clip, cheaper on few values
     result = base / (1.0 - busy) + busy * 0.5 * t_rfc_s
     if out is None:
         return np.asarray(result)
     np.copyto(out, result)
     return out
+
+
+#: rows of :attr:`IntervalModel.table`
+_INSTRUCTIONS, _COMPUTE, _MEMORY, _SLEEP, _READS, _WRITES, _ACTIVE, _LOST = range(8)
+
+
+@njit(cache=True)
+def _start_epoch(
+    dt: float,
+    thread_of_core: np.ndarray,
+    done: np.ndarray,
+    lost_s: np.ndarray,
+    table: np.ndarray,
+    run: np.ndarray,
+    time_left: np.ndarray,
+    elapsed: np.ndarray,
+) -> int:  # pragma: no cover - compiled
+    """Start an epoch of ``dt`` s: clear ``table``; mark in ``run`` the cores whose thread is
+    not done; for those, the time lost at the start (``min(lost_s, dt)``) goes to the
+    ``_LOST`` row and to ``elapsed`` and ``time_left = dt - lost``. Returns how many run."""
+    table[:, :] = 0.0
+    n_run = 0
+    for c in range(thread_of_core.size):
+        t = thread_of_core[c]
+        run[c] = t >= 0 and not done[t]
+        if run[c]:
+            lost = min(lost_s[c], dt)
+            table[_LOST, c] = lost
+            elapsed[c] = lost
+            time_left[c] = dt - lost
+            n_run += 1
+    return n_run
+
+
+@njit(cache=True)
+def _advance_threads(
+    run: np.ndarray,
+    thread_of_core: np.ndarray,
+    time_left: np.ndarray,
+    elapsed: np.ndarray,
+    freq_hz: np.ndarray,
+    t_mem_s: np.ndarray,
+    stall_activity: float,
+    sleeping: np.ndarray,
+    cpi: np.ndarray,
+    mpi: np.ndarray,
+    mlp: np.ndarray,
+    left: np.ndarray,
+    read_fraction: np.ndarray,
+    activity: np.ndarray,
+    executed: np.ndarray,
+    table: np.ndarray,
+    ended: np.ndarray,
+) -> int:  # pragma: no cover - compiled
+    """One pass of :meth:`IntervalModel.step`: on every core ``c`` with ``run[c]``, thread
+    ``thread_of_core[c]`` runs in its current phase for ``time_left[c]`` s or until the phase
+    ends (``ended[c]``; False on the other cores). Returns how many phases ended.
+
+    Per thread: time per instruction ``tau = cpi / f + mpi * t_mem / mlp`` (s); it executes
+    ``min(left, time_left / tau)`` instructions (a sleep phase passes ``min(left, time_left)``
+    seconds). Adds the per-core results to ``table`` (rows ``_INSTRUCTIONS`` .. ``_ACTIVE``),
+    takes the work from ``left`` and adds it to ``executed`` (per thread), and moves
+    ``elapsed`` / ``time_left`` (s) on.
+    """
+    n_ended = 0
+    for c in range(run.size):
+        ended[c] = False
+        if not run[c]:
+            continue
+        t = thread_of_core[c]
+        asleep = sleeping[t]
+        t_core = cpi[t] / freq_hz[c]
+        t_memi = mpi[t] * t_mem_s[c] / mlp[t]
+        tau = t_core + t_memi
+        lt = left[t]
+        capacity = time_left[c] if asleep else time_left[c] / tau
+        end = capacity >= lt
+        amount = lt if end else capacity
+        instr = 0.0 if asleep else amount
+        comp = instr * t_core
+        mem = instr * t_memi
+        used = amount if asleep else comp + mem
+        acc = instr * mpi[t]
+        rf = read_fraction[t]
+        table[_INSTRUCTIONS, c] += instr
+        table[_COMPUTE, c] += comp
+        table[_MEMORY, c] += mem
+        table[_SLEEP, c] += amount if asleep else 0.0
+        table[_READS, c] += acc * rf
+        table[_WRITES, c] += acc * (1.0 - rf)
+        table[_ACTIVE, c] += activity[t] * (comp + stall_activity * mem)
+        left[t] = lt - amount
+        executed[t] += instr
+        elapsed[c] += used
+        rest = time_left[c] - used
+        time_left[c] = rest if (rest >= 0.0 or rest != rest) else 0.0  # np.maximum(rest, 0)
+        ended[c] = end
+        n_ended += end
+    return n_ended
 
 
 class IntervalModel:
@@ -85,31 +185,30 @@ class IntervalModel:
     Attributes (per core): ``instructions``, ``compute_time``, ``memory_time``, ``sleep_time``,
     ``lost_time`` (DVFS transition / migration, s), ``reads``, ``writes`` (DRAM accesses),
     ``active_time`` (activity-weighted busy time, s: computing counts its phase activity,
-    stalling on memory ``stall_activity`` of it).
+    stalling on memory ``stall_activity`` of it). They are the rows of ``table``
+    (8, cores).
+
+    The per-thread arithmetic of an epoch is compiled (:func:`_advance_threads`, one pass per
+    phase boundary crossed); phase changes and finished threads are handled here.
     """
 
     def __init__(self, n_cores: int, stall_activity: float = 0.25) -> None:
         self.n_cores = n_cores
         self.stall_activity = float(stall_activity)
-        z = np.zeros
-        self.instructions = z(n_cores)
-        self.compute_time = z(n_cores)
-        self.memory_time = z(n_cores)
-        self.sleep_time = z(n_cores)
-        self.lost_time = z(n_cores)
-        self.reads = z(n_cores)
-        self.writes = z(n_cores)
-        self.active_time = z(n_cores)
-        self._arrays = (
-            self.instructions,
-            self.compute_time,
-            self.memory_time,
-            self.sleep_time,
-            self.lost_time,
-            self.reads,
-            self.writes,
-            self.active_time,
-        )
+        self.table = np.zeros((8, n_cores))
+        self.instructions = self.table[_INSTRUCTIONS]
+        self.compute_time = self.table[_COMPUTE]
+        self.memory_time = self.table[_MEMORY]
+        self.sleep_time = self.table[_SLEEP]
+        self.lost_time = self.table[_LOST]
+        self.reads = self.table[_READS]
+        self.writes = self.table[_WRITES]
+        self.active_time = self.table[_ACTIVE]
+        # per-core scratch of step()
+        self._run = np.zeros(n_cores, dtype=bool)
+        self._ended = np.zeros(n_cores, dtype=bool)
+        self._time_left = np.zeros(n_cores)
+        self._elapsed = np.zeros(n_cores)
 
     def step(
         self,
@@ -134,64 +233,61 @@ class IntervalModel:
             ``(thread, core, t_offset_s)`` of every thread that finished during the epoch,
             ``t_offset_s`` being when inside the epoch.
         """
-        for a in self._arrays:
-            a.fill(0.0)
-        occ = np.flatnonzero(thread_of_core >= 0)
-        if occ.size == 0:
-            return []
-        th = thread_of_core[occ]
-        live = ~threads.done[th]
-        occ, th = occ[live], th[live]
-        lost = np.minimum(lost_s[occ], dt)
-        self.lost_time[occ] = lost
-        elapsed = lost.copy()
-        time_left = dt - lost
+        tofc = np.asarray(thread_of_core, dtype=np.int64)
+        run, ended, time_left, elapsed = self._run, self._ended, self._time_left, self._elapsed
+        n_run = _start_epoch(
+            float(dt),
+            tofc,
+            threads.done,
+            np.asarray(lost_s, dtype=float),
+            self.table,
+            run,
+            time_left,
+            elapsed,
+        )
+        freq = np.asarray(freq_hz, dtype=float)
+        t_mem = np.asarray(t_mem_s, dtype=float)
         finished: list[tuple[int, int, float]] = []
-        stall = self.stall_activity
         for _ in range(10_000):  # phase boundaries crossed within one epoch
-            if occ.size == 0:
+            if n_run == 0:
                 break
-            f = freq_hz[occ]
-            sleeping = threads.sleeping[th]
-            cpi, mpi, mlp = threads.cpi[th], threads.mpi[th], threads.mlp[th]
-            t_core = cpi / f
-            t_memi = mpi * t_mem_s[occ] / mlp
-            tau = t_core + t_memi
-            left = threads.left[th]
-            capacity = np.where(sleeping, time_left, time_left / tau)
-            ended = capacity >= left
-            amount = np.where(ended, left, capacity)
-            instr = np.where(sleeping, 0.0, amount)
-            comp = instr * t_core
-            mem = instr * t_memi
-            used = np.where(sleeping, amount, comp + mem)
-            acc = instr * mpi
-            rf = threads.read_fraction[th]
-            act = threads.activity[th]
-            self.instructions[occ] += instr
-            self.compute_time[occ] += comp
-            self.memory_time[occ] += mem
-            self.sleep_time[occ] += np.where(sleeping, amount, 0.0)
-            self.reads[occ] += acc * rf
-            self.writes[occ] += acc * (1.0 - rf)
-            self.active_time[occ] += act * (comp + stall * mem)
-            threads.left[th] = left - amount
-            threads.executed[th] += instr
-            elapsed += used
-            time_left = np.maximum(time_left - used, 0.0)
-            if not ended.any():
+            n_ended = _advance_threads(
+                run,
+                tofc,
+                time_left,
+                elapsed,
+                freq,
+                t_mem,
+                self.stall_activity,
+                threads.sleeping,
+                threads.cpi,
+                threads.mpi,
+                threads.mlp,
+                threads.left,
+                threads.read_fraction,
+                threads.activity,
+                threads.executed,
+                self.table,
+                ended,
+            )
+            if n_ended == 0:
                 break
-            threads.next_phase(th[ended])
-            done_now = ended & threads.done[th]
+            cores = np.nonzero(ended)[0]
+            th = tofc[cores]
+            threads.next_phase(th)
+            done_now = threads.done[th]
             for t, c, off in zip(
                 th[done_now].tolist(),
-                occ[done_now].tolist(),
-                elapsed[done_now].tolist(),
+                cores[done_now].tolist(),
+                elapsed[cores[done_now]].tolist(),
                 strict=True,
             ):
                 finished.append((t, c, min(off, dt)))
-            keep = ended & ~done_now & (time_left > 1e-15)
-            occ, th, time_left, elapsed = occ[keep], th[keep], time_left[keep], elapsed[keep]
+            # the threads that start a new phase with time left run another pass
+            run[:] = False
+            go = cores[~done_now & (time_left[cores] > 1e-15)]
+            run[go] = True
+            n_run = go.size
         return finished
 
     # -- derived per-core quantities --------------------------------------------------------
@@ -212,13 +308,18 @@ class IntervalModel:
         if out is None:
             out = {k: np.empty(self.n_cores) for k in ("compute", "memory", "other")}
         ran = self.instructions > 0
+        every = bool(ran.all())  # the usual case: no masked (slower) operations needed
         for key, t in (
             ("compute", self.compute_time),
             ("memory", self.memory_time),
             ("other", self.lost_time + self.sleep_time),
         ):
             dst = out[key]
-            dst.fill(np.nan)
-            np.multiply(t, freq_hz, out=dst, where=ran)
-            np.divide(dst, self.instructions, out=dst, where=ran)
+            if every:
+                np.multiply(t, freq_hz, out=dst)
+                np.divide(dst, self.instructions, out=dst)
+            else:
+                dst.fill(np.nan)
+                np.multiply(t, freq_hz, out=dst, where=ran)
+                np.divide(dst, self.instructions, out=dst, where=ran)
         return out

@@ -40,7 +40,7 @@ order inside each); later calls see the placement changes of earlier ones (throu
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
@@ -146,16 +146,32 @@ class WaitingJob:
 
 
 class EpochView:
-    """Read-only state at the end of an epoch (arrays overwritten in place between calls)."""
+    """Read-only state at the end of an epoch (arrays overwritten in place between calls).
 
-    def __init__(self, info: SystemInfo, n_threads_hint: int = 0) -> None:
+    Args:
+        info: the run's :class:`SystemInfo`.
+        n_threads_hint: unused (kept for compatibility).
+        shared: arrays to show instead of the view's own buffers, by attribute name (the
+            engine passes its state arrays that no policy call can change, so they need no
+            copy every epoch); each must have the attribute's length and dtype.
+    """
+
+    def __init__(
+        self,
+        info: SystemInfo,
+        n_threads_hint: int = 0,
+        shared: Mapping[str, np.ndarray] | None = None,
+    ) -> None:
         nc, nb, nl = info.n_cores, info.n_banks, len(info.logic_names)
+        shared = shared or {}
         self.info = info
         self.epoch = -1
         self.time_s = 0.0
         self.dt = info.epoch_s
         self.peak_temperature = float("nan")
         self._arrays: dict[str, np.ndarray] = {}
+        self._deferred_views: dict[str, np.ndarray] = {}
+        self._fill: Callable[[], object] | None = None
         for name, n, dtype in (
             ("core_temperature", nc, float),
             ("bank_temperature", nb, float),
@@ -179,11 +195,18 @@ class EpochView:
             ("bank_writes", nb, float),
             ("refresh_rate", nb, float),
         ):
-            arr = np.zeros(n, dtype=dtype)
+            arr = shared.get(name)
+            if arr is None:
+                arr = np.zeros(n, dtype=dtype)
+            elif arr.shape != (n,) or arr.dtype != np.dtype(dtype):
+                raise ValueError(f"EpochView: shared {name} must be ({n},) {np.dtype(dtype)}")
             self._arrays[name] = arr
             view = arr.view()
             view.flags.writeable = False
-            setattr(self, name, view)
+            if name in self._DEFERRED:
+                self._deferred_views[name] = view
+            else:
+                setattr(self, name, view)
         self.waiting_jobs: tuple[WaitingJob, ...] = ()
         self.completed_jobs = 0
 
@@ -195,11 +218,7 @@ class EpochView:
     bank_power: np.ndarray
     logic_power: np.ndarray
     utilization: np.ndarray
-    ips: np.ndarray
     instructions: np.ndarray
-    cpi_compute: np.ndarray
-    cpi_memory: np.ndarray
-    cpi_other: np.ndarray
     frequency: np.ndarray
     voltage: np.ndarray
     activity: np.ndarray
@@ -210,9 +229,43 @@ class EpochView:
     bank_writes: np.ndarray
     refresh_rate: np.ndarray
 
+    #: derived per-core quantities few policies read: filled on their first read in an epoch
+    _DEFERRED = ("ips", "cpi_compute", "cpi_memory", "cpi_other")
+
     def buffer(self, name: str) -> np.ndarray:
         """The writable array behind a view attribute (for the engine only)."""
         return self._arrays[name]
+
+    def defer(self, fill: Callable[[], object]) -> None:
+        """(Engine) ``fill()`` writes this epoch's ``ips`` and CPI-stack buffers; it is called
+        on the first read of one of them (the ended epoch's state does not change meanwhile)."""
+        self._fill = fill
+
+    def _deferred(self, name: str) -> np.ndarray:
+        if self._fill is not None:
+            fill, self._fill = self._fill, None
+            fill()
+        return self._deferred_views[name]
+
+    @property
+    def ips(self) -> np.ndarray:
+        """Instructions per second per core."""
+        return self._deferred("ips")
+
+    @property
+    def cpi_compute(self) -> np.ndarray:
+        """Compute cycles per instruction per core (NaN for cores that executed nothing)."""
+        return self._deferred("cpi_compute")
+
+    @property
+    def cpi_memory(self) -> np.ndarray:
+        """Memory-stall cycles per instruction per core (NaN: nothing executed)."""
+        return self._deferred("cpi_memory")
+
+    @property
+    def cpi_other(self) -> np.ndarray:
+        """Other (lost, sleeping) cycles per instruction per core (NaN: nothing executed)."""
+        return self._deferred("cpi_other")
 
     @property
     def cpi_stack(self) -> dict[str, np.ndarray]:
@@ -241,6 +294,17 @@ class Control:
     def __init__(self, engine: Any) -> None:
         self._engine = engine
         self._policy_index = 0
+        self._readonly: dict[str, np.ndarray] = {}
+
+    def _readonly_view(self, name: str) -> np.ndarray:
+        """A read-only view of the engine's array ``name`` (made once per array)."""
+        arr = getattr(self._engine, name)
+        view = self._readonly.get(name)
+        if view is None or view.base is not arr:
+            view = arr.view()
+            view.flags.writeable = False
+            self._readonly[name] = view
+        return view
 
     # -- frequencies ---------------------------------------------------------------------------
     def _core(self, core: int) -> int:
@@ -253,9 +317,7 @@ class Control:
     @property
     def target_frequency(self) -> np.ndarray:
         """Pending governor targets (Hz), read-only."""
-        v = self._engine.target_freq.view()
-        v.flags.writeable = False
-        return v
+        return self._readonly_view("target_freq")
 
     def set_frequency(self, core: int, f_hz: float) -> None:
         """Set the governor target of ``core`` (Hz)."""
@@ -263,10 +325,14 @@ class Control:
 
     def set_frequencies(self, f_hz: Sequence[float] | np.ndarray | float) -> None:
         """Set the governor targets of all cores (Hz; a scalar applies to all)."""
-        arr = np.broadcast_to(np.asarray(f_hz, dtype=float), self._engine.target_freq.shape)
-        if not np.isfinite(arr).all() or (arr <= 0).any():
+        target = self._engine.target_freq
+        arr = np.asarray(f_hz, dtype=float)
+        if arr.shape != target.shape:
+            arr = np.broadcast_to(arr, target.shape)
+        # positive and finite: NaN fails both comparisons
+        if not np.logical_and(arr > 0.0, arr < np.inf).all():
             raise ValueError("frequencies must be positive and finite (Hz)")
-        self._engine.target_freq[:] = arr
+        target[:] = arr
 
     def limit_frequency(self, core: int, f_hz: float) -> None:
         """Cap the frequency of ``core`` (Hz; ``inf`` removes this policy's cap)."""
@@ -283,9 +349,7 @@ class Control:
     @property
     def thread_of_core(self) -> np.ndarray:
         """Current placement (including this epoch's earlier changes), read-only."""
-        v = self._engine.thread_of_core.view()
-        v.flags.writeable = False
-        return v
+        return self._readonly_view("thread_of_core")
 
     def migrate(self, thread: int, core: int) -> None:
         """Move ``thread`` to the free ``core``."""
@@ -317,9 +381,11 @@ class Control:
     def set_bank_modes(self, modes: Sequence[int] | np.ndarray) -> None:
         """Modes of all banks (0 normal, 1 low-power)."""
         arr = np.asarray(modes).reshape(-1)
-        if arr.size != self._engine.n_banks or not ((arr == 0) | (arr == 1)).all():
+        if arr.size != self._engine.n_banks or (
+            arr.dtype != bool and not ((arr == 0) | (arr == 1)).all()
+        ):
             raise ValueError(f"need {self._engine.n_banks} bank modes of 0 or 1")
-        for b in np.flatnonzero(arr != self._engine.bank_mode).tolist():
+        for b in np.nonzero(arr != self._engine.bank_mode)[0].tolist():
             self._engine.set_bank_mode(int(b), int(arr[b]))
 
     # -- events ----------------------------------------------------------------------------------

@@ -157,13 +157,11 @@ class Ondemand(Policy):
             control.set_frequencies(info.f_min)
             return
         active = control.thread_of_core >= 0
-        f = view.frequency.copy()
         util = view.utilization
-        f[active & (util > self.up)] = info.f_max
-        down = active & (util < self.down)
-        f[down] = np.maximum(f[down] * self.factor, info.f_min)
-        f[~active] = info.f_min
-        control.set_frequencies(f)
+        f = np.where(util > self.up, info.f_max, view.frequency)
+        # busy cores below the down threshold: down_factor x f, at least f_min
+        f = np.where(util < self.down, np.maximum(f * self.factor, info.f_min), f)
+        control.set_frequencies(np.where(active, f, info.f_min))
 
 
 class Throttle(Policy):

@@ -44,7 +44,7 @@ def core_activity(
 ) -> np.ndarray:
     """Average activity over an epoch of ``dt`` s: the activity-weighted busy time plus
     ``idle_activity`` for the rest of the epoch."""
-    idle = np.clip(dt - busy_time_s, 0.0, dt)
+    idle = np.minimum(np.maximum(dt - busy_time_s, 0.0), dt)  # np.clip, cheaper on few values
     result = np.add(active_time_s, idle_activity * idle, out=out)
     result /= dt
     return result

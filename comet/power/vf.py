@@ -63,7 +63,8 @@ class OperatingPoints:
         """Index of the highest level <= f (rounding down like CoMeT's ondemand governor;
         f below f_min maps to level 0)."""
         idx = np.searchsorted(self.levels, np.asarray(f_hz, dtype=float) + 1e-3, side="right") - 1
-        return np.clip(idx, 0, self.levels.size - 1)
+        # searchsorted gives at most len(levels), so only the lower end needs a bound
+        return np.maximum(idx, 0)
 
     def snap(self, f_hz: np.ndarray | float) -> np.ndarray:
         """The level at or just below each frequency (Hz)."""

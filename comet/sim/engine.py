@@ -364,6 +364,9 @@ class Simulation:
         self.activity = np.zeros(nc)
         self.refresh_rate = np.ones(nb)
         self.t_bank = np.zeros(nb)
+        self._t_mem = np.zeros(nc)  # s, DRAM latency per core (see _memory_latency)
+        self._latency_stale = True  # bank modes or placement changed since _t_mem
+        self._banks_hot = False  # some bank was above refresh_double_above last epoch
         self.bank_reads = np.zeros(nb)
         self.bank_writes = np.zeros(nb)
         self.util = np.zeros(nc)
@@ -401,9 +404,38 @@ class Simulation:
                 pol, name = extra, getattr(extra, "name", "") or type(extra).__name__
             self.policies.append(_PolicySlot(name, "plugins", 1, pol))
         self.freq_caps = np.full((max(1, len(self.policies)), self.n_cores), np.inf)
-        self.view = EpochView(self.info)
+        # The view shows the engine's state arrays that stay put while policies run (they are
+        # updated in place, before the next policy call); what a policy can change through
+        # the control (placement, bank modes) is copied by _fill_view, so that every policy
+        # of an epoch sees the ended epoch.
+        self.view = EpochView(
+            self.info,
+            shared={
+                "core_temperature": self.core_T,
+                "bank_temperature": self.bank_T,
+                "logic_temperature": self.logic_T,
+                "core_power": self.core_P,
+                "bank_power": self.bank_P,
+                "logic_power": self.logic_P,
+                "utilization": self.util,
+                "instructions": self.perf.instructions,
+                "frequency": self.freq,
+                "voltage": self.volt,
+                "activity": self.activity,
+                "bank_reads": self.bank_reads,
+                "bank_writes": self.bank_writes,
+                "refresh_rate": self.refresh_rate,
+            },
+        )
         self.control = Control(self)
         self._cpi_out = {k: self.view.buffer(f"cpi_{k}") for k in ("compute", "memory", "other")}
+        #: (view buffer, engine array) pairs copied by _fill_view
+        self._view_copies: list[tuple[np.ndarray, np.ndarray]] = [
+            (self.view.buffer("bank_mode"), self.bank_mode),
+            (self.view.buffer("thread_of_core"), self.thread_of_core),
+            (self.view.buffer("job_of_core"), self.job_of_core),
+        ]
+        self._view_ips = self.view.buffer("ips")
 
     # ==========================================================================================
     # influence matrix (TSP, PID)
@@ -454,6 +486,7 @@ class Simulation:
         self.threads.core[thread] = core
         self.job_of_core[core] = self.threads.job[thread]
         self.dist[core] = self.distribution.row(thread, core)
+        self._latency_stale = True
 
     def _unplace(self, core: int) -> None:
         t = self.thread_of_core[core]
@@ -462,6 +495,7 @@ class Simulation:
         self.thread_of_core[core] = -1
         self.job_of_core[core] = -1
         self.dist[core] = 0.0
+        self._latency_stale = True
 
     def migrate(self, thread: int, core: int) -> None:
         if not 0 <= thread < self.threads.n or self.threads.core[thread] < 0:
@@ -551,6 +585,7 @@ class Simulation:
     def set_bank_mode(self, bank: int, mode: int) -> None:
         if self.bank_mode[bank] != mode:
             self.bank_mode[bank] = mode
+            self._latency_stale = True
             self.event("bank_mode", self.units.bank_names[bank], mode)
 
     # ==========================================================================================
@@ -594,6 +629,30 @@ class Simulation:
             self.logic_P[:] = m.logic_power + self.leak_logic(t_l, self._ones_l, self._logic_area)
             self.P_all[u.logic_idx] = self.logic_P
 
+    def _memory_latency(self) -> np.ndarray:
+        """DRAM access latency (s) seen by each core's thread: the latency of every bank (mode,
+        refresh rate doubled above ``refresh_double_above``) weighted by the core's access
+        distribution. Updates ``refresh_rate`` and ``t_bank``; recomputed only when a bank
+        mode, a refresh rate or the placement changed (``_latency_stale``)."""
+        mem = self.mem
+        hot = bool((self.bank_T > mem.refresh_double_above).any())
+        if hot or self._banks_hot:  # a refresh rate may have changed
+            dram_power.refresh_rate(self.bank_T, mem.refresh_double_above, out=self.refresh_rate)
+            self._latency_stale = True
+        self._banks_hot = hot
+        if self._latency_stale:
+            bank_latency(
+                mem.latency or 0.0,
+                mem.latency_lowpower,
+                self.bank_mode == 1,
+                self.refresh_rate * (mem.t_rfc / mem.t_refi),
+                mem.t_rfc,
+                out=self.t_bank,
+            )
+            self._t_mem = self.dist @ self.t_bank
+            self._latency_stale = False
+        return self._t_mem
+
     def _thermal_step(self) -> None:
         iters = self.config.sim.leakage_iterations
         saved = [(m.temperature.copy(), m.time) for m in self.models] if iters else None
@@ -617,45 +676,35 @@ class Simulation:
 
     def _update_temperatures(self) -> None:
         u = self.units
-        self.core_T[:] = np.maximum.reduceat(self.T_all[u.core_idx], u.unit_starts) - KELVIN
-        self.bank_T[:] = self.T_all[u.bank_idx] - KELVIN
-        self.logic_T[:] = self.T_all[u.logic_idx] - KELVIN
+        T = self.T_all
+        np.subtract(np.maximum.reduceat(T[u.core_idx], u.unit_starts), KELVIN, out=self.core_T)
+        if self.n_banks:
+            np.subtract(T[u.bank_idx], KELVIN, out=self.bank_T)
+        if self.n_logic:
+            np.subtract(T[u.logic_idx], KELVIN, out=self.logic_T)
 
     def _fill_view(self) -> None:
         v = self.view
         v.epoch = self.epoch
         v.time_s = self._now
-        for name, src in (
-            ("core_temperature", self.core_T),
-            ("bank_temperature", self.bank_T),
-            ("logic_temperature", self.logic_T),
-            ("core_power", self.core_P),
-            ("bank_power", self.bank_P),
-            ("logic_power", self.logic_P),
-            ("utilization", self.util),
-            ("instructions", self.perf.instructions),
-            ("frequency", self.freq),
-            ("voltage", self.volt),
-            ("activity", self.activity),
-            ("bank_mode", self.bank_mode),
-            ("thread_of_core", self.thread_of_core),
-            ("job_of_core", self.job_of_core),
-            ("bank_reads", self.bank_reads),
-            ("bank_writes", self.bank_writes),
-            ("refresh_rate", self.refresh_rate),
-        ):
-            np.copyto(v.buffer(name), src)
-        np.divide(self.perf.instructions, self.dt, out=v.buffer("ips"))
-        self.perf.cpi_stack(self.freq, out=self._cpi_out)
-        peaks = [self.core_T.max()]
+        for dst, src in self._view_copies:
+            np.copyto(dst, src)
+        v.defer(self._fill_derived)
+        peak = float(self.core_T.max())
         if self.n_banks:
-            peaks.append(self.bank_T.max())
+            peak = max(peak, float(self.bank_T.max()))
         if self.n_logic:
-            peaks.append(self.logic_T.max())
-        v.peak_temperature = float(max(peaks))
+            peak = max(peak, float(self.logic_T.max()))
+        v.peak_temperature = peak
         v.waiting_jobs = tuple(
             WaitingJob(j.id, j.name, j.profile, j.n_threads, j.arrival_s) for j in self.waiting
         )
+
+    def _fill_derived(self) -> None:
+        """The view's derived quantities of the ended epoch: instructions per second and the
+        CPI stack (filled when a policy first reads one of them)."""
+        np.divide(self.perf.instructions, self.dt, out=self._view_ips)
+        self.perf.cpi_stack(self.freq, out=self._cpi_out)
 
     def _call(self, index: int, slot: _PolicySlot) -> None:
         self.control._policy_index = index
@@ -665,9 +714,13 @@ class Simulation:
             raise PolicyError(slot.name, self.epoch, self._now, err) from err
 
     def _apply_frequencies(self) -> None:
-        eff = np.minimum(self.target_freq, self.freq_caps.min(axis=0))
-        eff = self.op.snap(np.clip(eff, self.op.f_min, self.op.f_max))
-        changed = np.flatnonzero(eff != self.freq)
+        op = self.op
+        eff = self.freq_caps.min(axis=0)
+        np.minimum(self.target_freq, eff, out=eff)
+        np.minimum(eff, op.f_max, out=eff)  # clipped to [f_min, f_max]
+        np.maximum(eff, op.f_min, out=eff)
+        eff = op.snap(eff)
+        changed = np.nonzero(eff != self.freq)[0]
         if changed.size:
             lat = self.config.cores.dvfs_latency
             for c in changed.tolist():
@@ -877,12 +930,11 @@ class Simulation:
     def _loop(self, writer: RunWriter, progress: ProgressCallback | None, every: int) -> None:
         cfg = self.config
         dt = self.dt
-        mem = self.mem
         cc = cfg.cores
         snap_every = max(1, round(cfg.sim.snapshot_every / dt)) if cfg.sim.snapshot_every else 0
         n = self.n_epochs
-        rfc_busy = mem.t_rfc / mem.t_refi
         idle_act = cc.idle_activity
+        stepping = [(i, s) for i, s in enumerate(self.policies) if s.knob != "mapping"]
         for k in range(n):
             if self.stop_requested:  # a signal asked to stop: leave at an epoch boundary
                 raise KeyboardInterrupt
@@ -894,16 +946,7 @@ class Simulation:
             self._arrivals()
             self._mapping()
             # -- performance
-            dram_power.refresh_rate(self.bank_T, mem.refresh_double_above, out=self.refresh_rate)
-            bank_latency(
-                mem.latency or 0.0,
-                mem.latency_lowpower,
-                self.bank_mode == 1,
-                self.refresh_rate * rfc_busy,
-                mem.t_rfc,
-                out=self.t_bank,
-            )
-            t_mem = self.dist @ self.t_bank
+            t_mem = self._memory_latency()
             finished = self.perf.step(
                 dt, self.freq, t_mem, self.lost, self.thread_of_core, self.threads
             )
@@ -929,18 +972,16 @@ class Simulation:
             )
             self.instructions_total += float(self.perf.instructions.sum())
             self.energy["cores"] += float(self.core_P.sum()) * dt
-            self.energy["banks"] += float(self.bank_P.sum()) * dt
-            self.energy["logic"] += float(self.logic_P.sum()) * dt
+            if self.n_banks:  # (an empty sum would add 0.0)
+                self.energy["banks"] += float(self.bank_P.sum()) * dt
+            if self.n_logic:
+                self.energy["logic"] += float(self.logic_P.sum()) * dt
             if finished:
                 self._finish_threads(finished, t0)
             if snap_every and (k + 1) % snap_every == 0:
                 self._snapshot(writer)
             # -- policies due
-            due = [
-                (i, s)
-                for i, s in enumerate(self.policies)
-                if s.knob != "mapping" and (k + 1) % s.every == 0
-            ]
+            due = [(i, s) for i, s in stepping if (k + 1) % s.every == 0]
             if due:
                 self._fill_view()
                 for i, slot in due:

@@ -43,6 +43,7 @@ import pandas as pd
 
 from comet.errors import InputError
 from comet.floorplan.model import Block, Floorplan, Stack
+from comet.sim.csv_format import format_rows
 
 #: trace name -> (file name, column suffix)
 TRACES: dict[str, tuple[str, str]] = {
@@ -366,25 +367,53 @@ def dumps_toml(data: Mapping[str, Any]) -> str:
 
 
 class _TraceFile:
-    """One streamed CSV trace: header at open, rows buffered and appended at flush."""
+    """One streamed CSV trace: header at open, rows buffered and appended at flush.
 
-    def __init__(self, path: Path, units: Sequence[str], suffix: str, fmt: str) -> None:
+    Rows wait in a preallocated block (``time_s`` then the units' values; room for
+    ``capacity`` rows, the writer's ``flush_every``, doubled if more come); :meth:`flush`
+    formats the block in one pass (``%.9g`` for the time, ``%.6g`` for the values, an empty
+    field for NaN) and appends it to the file.
+    """
+
+    #: significant digits of the time column and of the values
+    TIME_DIGITS = 9
+    VALUE_DIGITS = 6
+
+    def __init__(self, path: Path, units: Sequence[str], suffix: str, capacity: int) -> None:
         self.path = path
         self.units = list(units)
         self.index = {u: i for i, u in enumerate(self.units)}
         if len(self.index) != len(self.units):
             dup = sorted({u for u in self.units if self.units.count(u) > 1})
             raise InputError(f"duplicate unit names in {path.name}: {', '.join(dup)}")
-        self.fmt = fmt
-        self.rows: list[np.ndarray] = []
+        self._block = np.empty((max(1, min(int(capacity), 1024)), 1 + len(self.units)))
+        self._count = 0
+        self._precision = np.full(1 + len(self.units), self.VALUE_DIGITS, dtype=np.int64)
+        self._precision[0] = self.TIME_DIGITS
         self.fh = open(path, "w", encoding="utf-8", newline="")  # noqa: SIM115 - held open
         self.fh.write(",".join(["time_s", *(u + suffix for u in self.units)]) + "\n")
         self.fh.flush()
 
+    @property
+    def pending(self) -> np.ndarray:
+        """The buffered rows, (rows, 1 + units): time (s) then the values (a view)."""
+        return self._block[: self._count]
+
+    def add(self, time_s: float, values: Any) -> None:
+        """Buffer one row: ``time_s`` (s) and the values of :meth:`values`."""
+        if self._count == self._block.shape[0]:
+            grown = np.empty((2 * self._count, self._block.shape[1]))
+            grown[: self._count] = self._block
+            self._block = grown
+        row = self._block[self._count]
+        row[0] = time_s
+        row[1:] = values
+        self._count += 1
+
     def values(self, values: Any) -> np.ndarray:
         """One row of values (declared order) from an array-like or a ``{unit: value}`` map."""
         n = len(self.units)
-        if isinstance(values, Mapping):
+        if not isinstance(values, np.ndarray) and isinstance(values, Mapping):
             arr = np.full(n, np.nan)
             for name, v in values.items():
                 try:
@@ -404,12 +433,9 @@ class _TraceFile:
         return arr
 
     def flush(self) -> None:
-        if self.rows and not self.fh.closed:
-            buf = io.StringIO()
-            fmt = ["%.9g"] + [self.fmt] * len(self.units)
-            np.savetxt(buf, np.vstack(self.rows), fmt=fmt, delimiter=",")
-            self.fh.write(buf.getvalue().replace("nan", ""))
-            self.rows.clear()
+        if self._count and not self.fh.closed:
+            self.fh.write(format_rows(self.pending, self._precision))
+            self._count = 0
         if not self.fh.closed:
             self.fh.flush()
 
@@ -551,7 +577,6 @@ class RunWriter:
         """Declare the columns (unit names) of each trace and write the CSV headers."""
         if self._traces:
             raise RuntimeError("RunWriter.open() called twice")
-        fmts = {"temperature": "%.6g", "power": "%.6g", "frequency": "%.6g", "bank_mode": "%.6g"}
         for key, units in (
             ("temperature", temperature),
             ("power", power),
@@ -561,7 +586,7 @@ class RunWriter:
             if units is None:
                 continue
             fname, suffix = TRACES[key]
-            self._traces[key] = _TraceFile(self.path / fname, units, suffix, fmts[key])
+            self._traces[key] = _TraceFile(self.path / fname, units, suffix, self.flush_every)
         self._stats = TraceStats(
             temperature, power or (), self.thresholds, start_time_s=self.start_time_s
         )
@@ -609,7 +634,7 @@ class RunWriter:
                 continue
             rows.append((trace, trace.values({} if values is None else values)))
         for trace, arr in rows:
-            trace.rows.append(np.concatenate(([time_s], arr)))
+            trace.add(time_s, arr)
         self._last_time = time_s
         self._pending += 1
         if self._pending >= self.flush_every:
@@ -662,11 +687,11 @@ class RunWriter:
         temp = self._traces.get("temperature")
         pw = self._traces.get("power")
         if self._stats is not None:
-            if temp is not None and temp.rows:
-                block = np.vstack(temp.rows)
+            if temp is not None and temp.pending.size:
+                block = temp.pending
                 self._stats.update_temperature(block[:, 0], block[:, 1:])
-            if pw is not None and pw.rows:
-                block = np.vstack(pw.rows)
+            if pw is not None and pw.pending.size:
+                block = pw.pending
                 self._stats.update_power(block[:, 0], block[:, 1:])
         for trace in self._traces.values():
             trace.flush()
