@@ -364,6 +364,8 @@ class Simulation:
         self.activity = np.zeros(nc)
         self.refresh_rate = np.ones(nb)
         self.t_bank = np.zeros(nb)
+        self._lowpower = self.bank_mode == 1  # banks in low-power mode (see set_bank_mode)
+        self._refresh_power()  # _p_refresh, W per bank, follows refresh_rate
         self._t_mem = np.zeros(nc)  # s, DRAM latency per core (see _memory_latency)
         self._latency_stale = True  # bank modes or placement changed since _t_mem
         self._banks_hot = False  # some bank was above refresh_double_above last epoch
@@ -378,6 +380,14 @@ class Simulation:
         #: Set (e.g. by a signal handler) to stop the run cleanly before the next epoch.
         self.stop_requested = False
         self._core_unit_area = self.units.core_area[self.units.core_of_unit]
+        u = self.units
+        #: each core is one power unit, in core order (no per-core units): _leakage skips the
+        #: unit maps, which are then identities
+        self._whole_cores = bool(
+            np.array_equal(u.core_of_unit, np.arange(nc))
+            and np.array_equal(u.unit_starts, np.arange(nc))
+            and (u.unit_frac == 1.0).all()
+        )
         self._trace_idx = np.concatenate(
             (self.units.core_idx, self.units.logic_idx, self.units.bank_idx)
         )
@@ -585,6 +595,7 @@ class Simulation:
     def set_bank_mode(self, bank: int, mode: int) -> None:
         if self.bank_mode[bank] != mode:
             self.bank_mode[bank] = mode
+            self._lowpower[bank] = self.bank_mode[bank] == 1
             self._latency_stale = True
             self.event("bank_mode", self.units.bank_names[bank], mode)
 
@@ -597,17 +608,21 @@ class Simulation:
         cc = self.config.cores
         m = self.mem
         t_units = iteration_T[u.core_idx]
-        v_units = self.volt[u.core_of_unit]
-        leak_units = (
-            self.leak_core(t_units, v_units, self._core_unit_area) * u.unit_frac * cc.leakage_scale
-        )
-        self.P_all[u.core_idx] = self.core_dyn[u.core_of_unit] * u.unit_frac + leak_units
-        self.core_P[:] = np.add.reduceat(self.P_all[u.core_idx], u.unit_starts)
+        if self._whole_cores:  # the unit maps are identities, the area fractions exactly 1
+            leak_cores = self.leak_core(t_units, self.volt, self._core_unit_area) * cc.leakage_scale
+            np.add(self.core_dyn, leak_cores, out=self.core_P)
+            self.P_all[u.core_idx] = self.core_P
+        else:
+            v_units = self.volt[u.core_of_unit]
+            leak_units = (
+                self.leak_core(t_units, v_units, self._core_unit_area)
+                * u.unit_frac
+                * cc.leakage_scale
+            )
+            self.P_all[u.core_idx] = self.core_dyn[u.core_of_unit] * u.unit_frac + leak_units
+            self.core_P[:] = np.add.reduceat(self.P_all[u.core_idx], u.unit_starts)
         if self.n_banks:
             t_b = iteration_T[u.bank_idx]
-            p_ref = dram_power.refresh_power(
-                m.e_refresh or 0.0, m.rows_per_refresh, m.t_refi, self.refresh_rate
-            )
             leak = self.leak_dram(t_b, self._ones_b, self._bank_area) * m.leakage_scale
             dram_power.bank_power(
                 self.bank_reads,
@@ -615,10 +630,10 @@ class Simulation:
                 self.dt,
                 m.e_read or 0.0,
                 m.e_write or 0.0,
-                self.bank_mode == 1,
+                self._lowpower,
                 m.lowpower_dynamic,
                 m.background,
-                p_ref,
+                self._p_refresh,
                 leak,
                 m.lowpower_leakage,
                 out=self.bank_P,
@@ -629,6 +644,13 @@ class Simulation:
             self.logic_P[:] = m.logic_power + self.leak_logic(t_l, self._ones_l, self._logic_area)
             self.P_all[u.logic_idx] = self.logic_P
 
+    def _refresh_power(self) -> None:
+        """Refresh power (W) of every bank at its current refresh rate (``_p_refresh``)."""
+        m = self.mem
+        self._p_refresh = dram_power.refresh_power(
+            m.e_refresh or 0.0, m.rows_per_refresh, m.t_refi, self.refresh_rate
+        )
+
     def _memory_latency(self) -> np.ndarray:
         """DRAM access latency (s) seen by each core's thread: the latency of every bank (mode,
         refresh rate doubled above ``refresh_double_above``) weighted by the core's access
@@ -638,13 +660,14 @@ class Simulation:
         hot = bool((self.bank_T > mem.refresh_double_above).any())
         if hot or self._banks_hot:  # a refresh rate may have changed
             dram_power.refresh_rate(self.bank_T, mem.refresh_double_above, out=self.refresh_rate)
+            self._refresh_power()
             self._latency_stale = True
         self._banks_hot = hot
         if self._latency_stale:
             bank_latency(
                 mem.latency or 0.0,
                 mem.latency_lowpower,
-                self.bank_mode == 1,
+                self._lowpower,
                 self.refresh_rate * (mem.t_rfc / mem.t_refi),
                 mem.t_rfc,
                 out=self.t_bank,
