@@ -12,7 +12,8 @@ simulation each time) and the best and the median are reported: on a shared virt
 same loop was seen to vary by 2x from one second to the next, and the best run is the one least
 disturbed by the neighbours.
 
-    python benchmarks/closed_loop.py [--duration 1s] [--grid 32x32] [--repeat 5] [--profile]
+    python benchmarks/closed_loop.py [--duration 1s] [--grid 32x32] [--precision mixed]
+                                     [--repeat 5] [--profile]
                                      [--save benchmarks/results/closed_loop.md]
 """
 
@@ -30,11 +31,11 @@ from machine import machine  # benchmarks/machine.py (run these files as scripts
 from comet.sim.engine import Simulation
 
 
-def config(duration: str, grid: str) -> dict[str, Any]:
+def config(duration: str, grid: str, precision: str = "mixed") -> dict[str, Any]:
     return {
         "name": "bench-closed-loop",
         "seed": 1,
-        "sim": {"duration": duration, "epoch": "1ms", "flush_every": 100},
+        "sim": {"duration": duration, "epoch": "1ms", "flush_every": 100, "precision": precision},
         "architecture": {
             "kind": "3d",
             "cores": "4x4",
@@ -54,10 +55,10 @@ def config(duration: str, grid: str) -> dict[str, Any]:
     }
 
 
-def _one_run(duration: str, grid: str, profile: bool) -> dict[str, Any]:
+def _one_run(duration: str, grid: str, precision: str, profile: bool) -> dict[str, Any]:
     """Build and run one simulation; its set-up time, loop speed and thermal step cost."""
     t0 = time.perf_counter()
-    sim = Simulation(config(duration, grid))
+    sim = Simulation(config(duration, grid, precision))
     sim.build()
     for m in sim.models:  # the propagator for the epoch length is part of the set-up
         m.step(np.zeros(len(m.power_names)), sim.dt)
@@ -110,6 +111,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", default="1s", help="simulated time (default 1s)")
     parser.add_argument("--grid", default="32x32", help="thermal grid (default 32x32)")
+    parser.add_argument(
+        "--precision", default="mixed", choices=["mixed", "double"], help="sim.precision (mixed)"
+    )
     parser.add_argument("--repeat", type=int, default=5, help="runs to take the best of (5)")
     parser.add_argument(
         "--profile", action="store_true", help="one more run under pyinstrument (not timed)"
@@ -117,8 +121,13 @@ def main() -> None:
     parser.add_argument("--save", type=Path, help="also write the report to this file")
     args = parser.parse_args()
 
-    runs = [_one_run(args.duration, args.grid, profile=False) for _ in range(args.repeat)]
-    profiled = _one_run(args.duration, args.grid, profile=True) if args.profile else None
+    runs = [
+        _one_run(args.duration, args.grid, args.precision, profile=False)
+        for _ in range(args.repeat)
+    ]
+    profiled = (
+        _one_run(args.duration, args.grid, args.precision, profile=True) if args.profile else None
+    )
     best = max(runs, key=lambda r: r["eps"])
     eps_all = sorted(r["eps"] for r in runs)
     eps, median = best["eps"], float(np.median(eps_all))
@@ -130,7 +139,8 @@ def main() -> None:
         f"machine: {machine()}",
         f"case: 3d, {sim.n_cores} cores, {sim.n_banks} banks, grid {args.grid} "
         f"({nodes} thermal nodes, solver {type(sim.models[0].backend).__name__}), "
-        f"1 ms epochs, ondemand + lowpower, {args.duration} simulated",
+        f"1 ms epochs, ondemand + lowpower, {args.duration} simulated, "
+        f"precision {args.precision}",
         "",
         "| set-up (s) | epochs | epochs/s best | epochs/s median | ms/epoch best | "
         "thermal step (ms) | rest of the loop (ms) | peak (C) |",

@@ -82,3 +82,26 @@ def test_structured_edge_operator_equals_the_dense_woodbury_matrix(st: Structure
         Z = Wm @ np.linalg.inv(np.eye(st.m) + Q @ Wm)
         assert np.allclose(Z, Z.T, atol=1e-10 * np.abs(Z).max())
         assert np.allclose(got[j], Z @ e[j], rtol=1e-9, atol=1e-12 * np.abs(Z @ e[j]).max())
+
+
+def test_mixed_precision_stays_within_a_hundred_microkelvin_of_double() -> None:
+    """float32 storage of the streamed matrices (the closed loop's default) vs float64."""
+    cfg = read_config(
+        EV6 / "hotspot.config",
+        [("model_type", "grid"), ("grid_rows", "16"), ("grid_cols", "16")],
+        read_materials(EV6 / "example.materials"),
+    )
+    flp = read_flp(EV6 / "ev6.flp")
+    dbl = ThermalModel.from_floorplan(flp, cfg, solver="structured", precision="double")
+    mix = ThermalModel.from_floorplan(flp, cfg, solver="structured", precision="mixed")
+    rng = np.random.default_rng(1)
+    p = rng.random(len(dbl.power_names)) * 3
+    for k in range(300):
+        q = p * (1 + np.sin(k / 20))
+        dbl.advance(q, 1e-3)
+        mix.advance(q, 1e-3)
+    rise = dbl.power_block_temperatures().max() - cfg.ambient
+    assert rise > 1.0  # the comparison means something
+    diff = np.abs(mix.power_block_temperatures() - dbl.power_block_temperatures()).max()
+    assert 0 < diff < 1e-4
+    assert np.abs(mix.temperature - dbl.temperature).max() < 1e-4

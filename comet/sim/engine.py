@@ -173,7 +173,9 @@ class Simulation:
             tc = thermal_config(stack, ThermalConfig()).with_values(**cfg.thermal)
             self.thermal_configs.append(tc)
             try:
-                model = ThermalModel.from_stack(stack, tc, solver=cfg.sim.solver)
+                model = ThermalModel.from_stack(
+                    stack, tc, solver=cfg.sim.solver, precision=cfg.sim.precision
+                )
             except InputError as err:
                 raise InputError(f"thermal: {err.message}", hint=err.hint) from None
             self.models.append(model)

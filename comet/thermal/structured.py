@@ -278,7 +278,9 @@ class Structured:
 
     name = "structured"
 
-    def __init__(self, network: ThermalNetwork, degree: int = 8) -> None:
+    def __init__(self, network: ThermalNetwork, degree: int = 8, precision: str = "double") -> None:
+        #: transient steps: "double", or "mixed" (float32 storage of the streamed matrices)
+        self.precision = precision
         s = network.grid
         if s is None:
             raise ValueError("structured solver needs a grid network")
@@ -570,12 +572,20 @@ class StructuredPropagator:
             self.r_inf - 2.0 * np.real(np.einsum("j,jnk->nk", a, sh.inv))
         )
         self.beta = np.ascontiguousarray(-2.0 * np.real(np.einsum("j,jnk->nk", b, sh.inv)))
+        # the large per-mode matrices the step streams through, in the storage precision
+        store = np.float32 if st.precision == "mixed" else np.float64
+        self._VI_re = sh.VI_re.astype(store, copy=False)
+        self._VI_im = sh.VI_im.astype(store, copy=False)
+        self._Zd = (
+            None if sh.Z.Zd is None else sh.Z.Zd.astype(np.result_type(store, 1j), copy=False)
+        )
+        self._rows: dict[tuple[int, ...], np.ndarray] = {}
         J, nm, L = len(a), st.nm, st.L
         self._ef = np.empty((nm, L))
         self._lines_re = np.empty((J, st.m))
         self._lines_im = np.empty((J, st.m))
         self._no_hat = np.empty((0, nm))
-        self._no_rows = np.empty((nm, 0, L))
+        self._no_rows = np.empty((nm, 0, L), dtype=store)
 
     def advance(self, T: np.ndarray, f: np.ndarray) -> np.ndarray:
         """Physical state in (K), physical state out; ``f`` the heat input (W) per node."""
@@ -625,7 +635,16 @@ class StructuredPropagator:
         (len(layers), R*C); returns the DCT of their cell temperatures (K) likewise."""
         with _ONE_THREAD:
             hat = np.ascontiguousarray(hat_power, dtype=float)
-            return self._advance(eta, Tp, ef_base, fp, hat, self.st._layer_rows(layers))
+            return self._advance(eta, Tp, ef_base, fp, hat, self._layer_rows(layers))
+
+    def _layer_rows(self, layers: list[int]) -> np.ndarray:
+        """``V[:, layers, :]`` in the storage precision (cached)."""
+        key = tuple(layers)
+        rows = self._rows.get(key)
+        if rows is None:
+            rows = self.st._layer_rows(layers).astype(self._VI_re.dtype, copy=False)
+            self._rows[key] = rows
+        return rows
 
     def _advance(
         self,
@@ -642,7 +661,7 @@ class StructuredPropagator:
         eta = np.ascontiguousarray(eta, dtype=float)
         ef_base = np.ascontiguousarray(ef_base, dtype=float)
         modal_inputs(
-            hat_power, ef_base, rows, eta, sh.VI_re, sh.VI_im, self._a_ri, self._b_ri,
+            hat_power, ef_base, rows, eta, self._VI_re, self._VI_im, self._a_ri, self._b_ri,
             st._psi_we, st._phi_ns, self._ef, self._lines_re, self._lines_im,
         )  # fmt: skip
         CTp = st.Cp * Tp
@@ -650,7 +669,11 @@ class StructuredPropagator:
         xp = np.einsum("jpq,jq->jp", sh.D, bp)
         if st.m:
             e0 = self._lines_re + 1j * self._lines_im  # (J, m) edge lines, cosine basis
-            v = np.matmul(sh.A, bp[:, :, None])[:, :, 0] - sh.Z.apply(e0)
+            v = np.matmul(sh.A, bp[:, :, None])[:, :, 0]
+            if self._Zd is not None:  # dense Z (small edge systems), maybe in complex64
+                v -= np.matmul(self._Zd, e0.astype(self._Zd.dtype)[:, :, None])[:, :, 0]
+            else:
+                v -= sh.Z.apply(e0)
             v_re, v_im = np.ascontiguousarray(v.real), np.ascontiguousarray(v.imag)
             xp += np.matmul(sh.B, e0[:, :, None])[:, :, 0]
         else:
@@ -658,7 +681,7 @@ class StructuredPropagator:
         eta_new = np.empty_like(eta)
         hat_T = np.empty((rows.shape[1], st.nm))
         modal_update(
-            eta, self._ef, self.alpha, self.beta, sh.VI_re, sh.VI_im, v_re, v_im,
+            eta, self._ef, self.alpha, self.beta, self._VI_re, self._VI_im, v_re, v_im,
             st._psi_we, st._phi_ns, rows, eta_new, hat_T,
         )  # fmt: skip
         return eta_new, self.r_inf * Tp - 2.0 * xp.real.sum(axis=0), hat_T
