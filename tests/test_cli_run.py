@@ -48,6 +48,9 @@ def test_run_writes_the_directory_and_a_summary(tmp_path: Path) -> None:
     run = Run(out)
     assert run.summary["epochs"] == 8
     assert run.config["policies"]["dvfs"][0]["name"] == "ondemand"  # the resolved config
+    # the loop's own speed leaves out the set-up, so it is the higher of the two
+    assert run.summary["loop_epochs_per_s"] >= run.summary["epochs_per_s"] > 0
+    assert "epochs/s in the loop" in res.output
 
 
 def test_run_default_directory_and_overwrite(

@@ -100,8 +100,10 @@ def summary_table(summary: dict[str, Any], path: Path) -> str:
         ("epochs", _fmt(summary.get("epochs"))),
         ("wall time", _fmt(summary.get("wall_time_s"), " s", 3)),
     ]
-    eps = summary.get("epochs_per_s")
-    if eps:
+    eps, loop_eps = summary.get("epochs_per_s"), summary.get("loop_epochs_per_s")
+    if eps and loop_eps:
+        rows.append(("speed", f"{loop_eps:.0f} epochs/s in the loop ({eps:.0f} with set-up)"))
+    elif eps:
         rows.append(("speed", f"{eps:.0f} epochs/s"))
     for label, prefix in (("peak core", "C_"), ("peak logic", "LC_"), ("peak bank", "B_")):
         pk = peak_of(prefix)

@@ -857,6 +857,14 @@ class Simulation:
             names += [prefix + n for n in layer_names]
         writer.grid(self._now, np.concatenate(grids), names)
 
+    def _loop_speed(self) -> float | None:
+        """Epochs per second of the epoch loop alone (no set-up, no initial steady state)."""
+        start = self._loop_start
+        if start is None:
+            return None
+        loop = time.perf_counter() - start
+        return (self.epoch + 1) / loop if loop > 0 else None
+
     def _summary_extra(self, wall: float) -> dict[str, Any]:
         done = [j for j in self.jobs if j.finish_s is not None]
         arrived = [j for j in self.jobs[: self.next_job]]
@@ -876,6 +884,7 @@ class Simulation:
                 "max_response_s": float(np.max(resp)) if resp else None,
             },
             "epochs_per_s": (self.epoch + 1) / wall if wall > 0 else None,
+            "loop_epochs_per_s": self._loop_speed(),
             "configuration": self.kind,
         }
 
@@ -913,6 +922,7 @@ class Simulation:
         self.writer, self.path = writer, writer.path
         u = self.units
         t_start = time.perf_counter()
+        self._loop_start: float | None = None  # set when the epoch loop starts
         try:
             self._write_static(writer)
             writer.open(
@@ -932,6 +942,7 @@ class Simulation:
             # one BLAS thread for the whole loop: the thermal step's many small products run
             # faster so, and it need not switch the thread count twice per epoch
             with one_blas_thread():
+                self._loop_start = time.perf_counter()
                 self._loop(writer, progress, progress_every)
             wall = time.perf_counter() - t_start
             writer.close("complete", **self._summary_extra(wall))
