@@ -37,7 +37,6 @@ Example::
 
 from __future__ import annotations
 
-import math
 import os
 import tempfile
 import tomllib
@@ -47,6 +46,7 @@ from pathlib import Path
 from typing import Any
 
 from comet.errors import InputError
+from comet.toml_write import toml_value
 
 FORMAT_VERSION = 1
 LAYER_KINDS = ("core", "dram", "logic", "tim", "interposer", "mixed")
@@ -131,23 +131,8 @@ class StackInfo:
         raise KeyError(name)
 
 
-def _toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise ValueError(f"cannot write {value!r} to TOML")
-        return repr(value)
-    if isinstance(value, str):
-        escaped = value.replace("\\", "\\\\").replace('"', '\\"')
-        return f'"{escaped}"'
-    raise TypeError(f"cannot write {type(value).__name__} to stack.toml")
-
-
 def _table(items: Iterable[tuple[str, Any]]) -> list[str]:
-    return [f"{k} = {_toml_value(v)}" for k, v in items if v is not None]
+    return [f"{k} = {toml_value(v)}" for k, v in items if v is not None]
 
 
 def dumps_stack_toml(info: StackInfo) -> str:
@@ -156,10 +141,10 @@ def dumps_stack_toml(info: StackInfo) -> str:
         "# comet stack description: what each layer and unit is (written by comet floorplan)",
         "# layers in HotSpot's LCF order: index 0 = farthest from the heat sink; lengths in m",
         f"format = {FORMAT_VERSION}",
-        f"configuration = {_toml_value(info.configuration)}",
-        f"stack = {_toml_value(info.stack)}",
-        f"lcf = {_toml_value(info.lcf)}",
-        f"hotspot_config = {_toml_value(info.hotspot_config)}",
+        f"configuration = {toml_value(info.configuration)}",
+        f"stack = {toml_value(info.stack)}",
+        f"lcf = {toml_value(info.lcf)}",
+        f"hotspot_config = {toml_value(info.hotspot_config)}",
         "",
         "# HotSpot keys of this stack's package (overrides of the ThermalConfig defaults)",
         "[config]",

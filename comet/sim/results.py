@@ -44,6 +44,7 @@ import pandas as pd
 from comet.errors import InputError
 from comet.floorplan.model import Block, Floorplan, Stack
 from comet.sim.csv_format import format_rows
+from comet.toml_write import dumps_toml
 
 #: trace name -> (file name, column suffix)
 TRACES: dict[str, tuple[str, str]] = {
@@ -302,65 +303,6 @@ def write_atomic(path: str | os.PathLike[str], data: str | bytes) -> None:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
-
-
-def _toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "nan"
-        if math.isinf(value):
-            return "inf" if value > 0 else "-inf"
-        return repr(value)
-    if isinstance(value, str | Path):
-        return json.dumps(str(value))
-    if isinstance(value, Sequence):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    if isinstance(value, Mapping):
-        return "{" + ", ".join(f"{_toml_key(k)} = {_toml_value(v)}" for k, v in value.items()) + "}"
-    if value is None:
-        return '""'
-    raise TypeError(f"cannot write {type(value).__name__} to TOML")
-
-
-def _toml_key(key: str) -> str:
-    key = str(key)
-    if key and all(c.isalnum() or c in "_-" for c in key):
-        return key
-    return json.dumps(key)
-
-
-def dumps_toml(data: Mapping[str, Any]) -> str:
-    """A small TOML writer for nested dicts of scalars and lists (enough for run configs)."""
-    lines: list[str] = []
-
-    def emit(table: Mapping[str, Any], prefix: str) -> None:
-        scalars = {
-            k: v
-            for k, v in table.items()
-            if not isinstance(v, Mapping)
-            and not (isinstance(v, list) and v and all(isinstance(x, Mapping) for x in v))
-        }
-        for k, v in scalars.items():
-            if v is not None:
-                lines.append(f"{_toml_key(k)} = {_toml_value(v)}")
-        for k, v in table.items():
-            name = f"{prefix}{_toml_key(k)}"
-            if isinstance(v, Mapping):
-                lines.append("")
-                lines.append(f"[{name}]")
-                emit(v, name + ".")
-            elif isinstance(v, list) and v and all(isinstance(x, Mapping) for x in v):
-                for item in v:
-                    lines.append("")
-                    lines.append(f"[[{name}]]")
-                    emit(item, name + ".")
-
-    emit(data, "")
-    return "\n".join(lines).lstrip("\n") + "\n"
 
 
 # --------------------------------------------------------------------------- writer
