@@ -19,6 +19,18 @@ import numpy as np
 from numba import njit
 
 
+@njit(cache=True, inline="always")
+def _mode_on_lines(
+    n: int, psi_we: np.ndarray, phi_ns: np.ndarray
+) -> tuple[int, int, float, float, float, float]:  # pragma: no cover - compiled
+    """Plane mode ``n = p*C + q``: its indices and its values on the W, E (``psi_we``) and N, S
+    (``phi_ns``) border lines, i.e. what links the mode to the per-line cosine coefficients."""
+    C = psi_we.shape[1]
+    p = n // C
+    q = n - p * C
+    return p, q, psi_we[0, q], psi_we[1, q], phi_ns[0, p], phi_ns[1, p]
+
+
 @njit(cache=True, fastmath=True)
 def modal_inputs(
     hat_power: np.ndarray,
@@ -57,12 +69,7 @@ def modal_inputs(
     lines_re[:, :] = 0.0
     lines_im[:, :] = 0.0
     for n in range(nm):
-        p = n // C
-        q = n - p * C
-        w0 = psi_we[0, q]
-        w1 = psi_we[1, q]
-        s0 = phi_ns[0, p]
-        s1 = phi_ns[1, p]
+        p, q, w0, w1, s0, s1 = _mode_on_lines(n, psi_we, phi_ns)
         for k in range(L):
             ef_out[n, k] = ef_base[n, k]
         for m in range(n_power):
@@ -129,12 +136,7 @@ def modal_update(
     per = 2 * R + 2 * C
     ne = v_re.shape[1] // per if per > 0 else 0
     for n in range(nm):
-        p = n // C
-        q = n - p * C
-        w0 = psi_we[0, q]
-        w1 = psi_we[1, q]
-        s0 = phi_ns[0, p]
-        s1 = phi_ns[1, p]
+        p, q, w0, w1, s0, s1 = _mode_on_lines(n, psi_we, phi_ns)
         for k in range(L):
             eta_out[n, k] = alpha[n, k] * eta[n, k] + beta[n, k] * ef[n, k]
         r = 0

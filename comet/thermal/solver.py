@@ -117,7 +117,7 @@ class ThermalModel:
         self._Tp: np.ndarray | None = None
         # DCT of the power layers' cell temperatures (K) after the last modal step
         self._pl_hat: np.ndarray | None = None
-        self._modal = hasattr(self.backend, "layers_to_eigen")
+        self._modal = self.backend.name == "structured"  # state kept in modal form
         if self._modal:
             self._setup_modal()
         self.set_temperature(config.init_temp)

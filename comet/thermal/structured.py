@@ -496,16 +496,6 @@ class Structured:
             return np.matmul(np.matmul(self.Phi, cube), self.Psi.T)
         return sfft.idctn(cube, type=2, norm="ortho", axes=(1, 2))
 
-    def layers_to_eigen(self, layers: list[int], planes: np.ndarray) -> np.ndarray:
-        """Eigen coordinates of a grid vector that is zero outside ``layers``.
-
-        ``planes`` (len(layers), R*C) holds those layers' cell values (e.g. cell power, W).
-        """
-        cube = planes.reshape(len(layers), self.R, self.Cc)
-        hat = self._dct_planes(cube).reshape(len(layers), self.nm)
-        V_l = self._layer_rows(layers)
-        return np.matmul(hat.T[:, None, :], V_l)[:, 0, :]  # same array as the output side
-
     def layers_from_eigen(self, layers: list[int], eta: np.ndarray) -> np.ndarray:
         """Cell values (len(layers), R*C) of ``layers`` of the state with coordinates ``eta``."""
         V_l = self._layer_rows(layers)
