@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from PyQt6.QtCore import QByteArray, QSettings, Qt, QTimer
+from PyQt6.QtCore import QByteArray, QSettings, Qt, QTimer, pyqtSignal
 from PyQt6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence, QShortcut
 from PyQt6.QtWidgets import (
     QComboBox,
@@ -42,10 +42,19 @@ TICK_MS = 33
 class MainWindow(QMainWindow):
     """comet's run viewer. ``runs[0]`` is the run shown; ``runs[1]`` the one it is compared with.
 
+    Background loads (:meth:`open_run`) report through the window's own signals, emitted in the
+    GUI thread: ``loadProgress(percent)``, then ``runLoaded(RunData)`` or ``loadFailed(message)``.
+    Connect to them before calling :meth:`open_run`; the loader thread's own signals may fire
+    before a caller that connects after :meth:`open_run` returns is listening.
+
     Args:
         settings: where the window layout is remembered (default: the user's QSettings of
             ``comet/viewer``).
     """
+
+    loadProgress = pyqtSignal(int)
+    runLoaded = pyqtSignal(object)
+    loadFailed = pyqtSignal(str)
 
     def __init__(self, settings: QSettings | None = None) -> None:
         super().__init__()
@@ -262,16 +271,21 @@ class MainWindow(QMainWindow):
         self.progress.setValue(0)
         self.progress.show()
         self.progress.setFormat(f"loading {Path(path).name}: %p%")
-        th.progress.connect(lambda pct, what: self.progress.setValue(pct))
+        th.progress.connect(lambda pct, what: self._load_progress(pct))
         th.loaded.connect(lambda data: self._loaded(data, compare))
         th.failed.connect(self._load_failed)
         th.finished.connect(lambda: self._loaders.remove(th) if th in self._loaders else None)
         th.start()
         return th
 
+    def _load_progress(self, percent: int) -> None:
+        self.progress.setValue(percent)
+        self.loadProgress.emit(percent)
+
     def _loaded(self, data: RunData, compare: bool) -> None:
         self.progress.hide()
         self.set_run_data(data, compare=compare)
+        self.runLoaded.emit(data)
 
     def _load_failed(self, message: str) -> None:
         self.progress.hide()
@@ -279,6 +293,7 @@ class MainWindow(QMainWindow):
         if self.isVisible() and os.environ.get("QT_QPA_PLATFORM") != "offscreen":
             QMessageBox.warning(self, "comet viewer", message)
         self.last_error = message
+        self.loadFailed.emit(message)
 
     def load(self, path: str | os.PathLike[str], compare: bool = False) -> RunData:
         """Load a run synchronously (screenshots, tests) and show it."""

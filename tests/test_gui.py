@@ -97,12 +97,11 @@ def test_background_load_with_progress(qtbot, keep, settings: QSettings, run_pat
     win = keep(MainWindow(settings))
     win.show()
     seen: list[int] = []
-    th = win.open_run(run_path)
-    th.progress.connect(lambda pct, what: seen.append(pct))
-    assert win.progress.isVisible()
-    with qtbot.waitSignal(th.finished, timeout=20000):
-        pass
-    qtbot.waitUntil(lambda: bool(win.runs), timeout=5000)
+    win.loadProgress.connect(seen.append)  # connected before the load starts: nothing missed
+    with qtbot.waitSignal(win.runLoaded, timeout=20000):
+        win.open_run(run_path)
+        assert win.progress.isVisible()
+    assert win.runs
     assert seen and seen[-1] == 100
     assert not win.progress.isVisible()
     assert win.runs[0].name == "synthetic"
@@ -112,9 +111,8 @@ def test_background_load_with_progress(qtbot, keep, settings: QSettings, run_pat
 
 def test_bad_run_reports_error(qtbot, keep, settings: QSettings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     win = keep(MainWindow(settings))
-    th = win.open_run(tmp_path / "nothing")
-    with qtbot.waitSignal(th.failed, timeout=10000) as blocker:
-        pass
+    with qtbot.waitSignal(win.loadFailed, timeout=10000) as blocker:
+        win.open_run(tmp_path / "nothing")  # fails at once: the signal is awaited from before
     assert "no such run directory" in blocker.args[0]
     qtbot.waitUntil(lambda: "no such run directory" in win.last_error, timeout=2000)
     assert not win.runs
