@@ -574,6 +574,37 @@ class PoliciesConfig(_Section):
         return out
 
 
+class _BackendSection(BaseModel):
+    """A back-end choice with its parameters: every key but the name is a keyword of the back
+    end's constructor, checked when the config loads (:meth:`comet.registry.Registry.check_params`)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    def params(self) -> dict[str, Any]:
+        """The back end's parameters (the extra keys)."""
+        return dict(self.model_extra or {})
+
+
+class PerfConfig(_BackendSection):
+    """``[perf]``: the performance model, ``model = "interval"`` (built in) or ``"sniper"``
+    (:mod:`comet.perf.sniper`), a plugin's name or ``path/to/file.py:Class``; other keys are
+    the model's parameters (e.g. ``sniper_root``, ``config`` for Sniper)."""
+
+    model: str = "interval"
+
+
+class PowerConfig(_BackendSection):
+    """``[power]``: the core power model, ``core = "analytic"`` (``C_eff V^2 f a``, built in)
+    or ``"fitted"`` (per-event coefficients fitted from McPAT runs, :mod:`comet.power.fitted`),
+    a plugin's name or ``path/to/file.py:Class``; other keys are the model's parameters."""
+
+    core: str = "analytic"
+
+
+#: keys of ``[thermal]`` that choose the thermal back end instead of setting HotSpot values
+THERMAL_BACKEND_KEYS = ("backend", "hotspot")
+
+
 class RunConfig(_Section):
     """A whole run. ``thermal`` holds HotSpot keys applied over each stack's own package
     configuration (e.g. ``r_convec = 0.2``). ``thresholds_degC`` sets ``time_above_s`` in the
@@ -584,6 +615,8 @@ class RunConfig(_Section):
     sim: SimConfig = Field(default_factory=SimConfig)
     architecture: ArchitectureConfig = Field(default_factory=ArchitectureConfig)
     thermal: dict[str, Any] = Field(default_factory=dict)
+    perf: PerfConfig = Field(default_factory=PerfConfig)
+    power: PowerConfig = Field(default_factory=PowerConfig)
     cores: CoresConfig = Field(default_factory=CoresConfig)
     memory: MemoryConfig = Field(default_factory=MemoryConfig)
     workload: WorkloadConfig = Field(default_factory=WorkloadConfig)
@@ -604,9 +637,38 @@ class RunConfig(_Section):
 
         known = set(ThermalConfig.keys())
         for key in v:
-            if key not in known:
+            if key not in known and key not in THERMAL_BACKEND_KEYS:
                 raise ValueError(f"{key!r} is not a HotSpot configuration key")
+        backend = v.get("backend", "builtin")
+        if not isinstance(backend, str) or not backend:
+            raise ValueError(f"backend: {backend!r} is not the name of a thermal back end")
+        if "hotspot" in v and not isinstance(v["hotspot"], str):
+            raise ValueError("hotspot: expected the path of a HotSpot binary")
         return v
+
+    def thermal_values(self) -> dict[str, Any]:
+        """The HotSpot configuration values of ``[thermal]`` (without the back-end keys)."""
+        return {k: v for k, v in self.thermal.items() if k not in THERMAL_BACKEND_KEYS}
+
+    def thermal_backend(self) -> tuple[str, dict[str, Any]]:
+        """``(name, parameters)`` of the thermal back end (``[thermal] backend``)."""
+        params = {"binary": self.thermal["hotspot"]} if "hotspot" in self.thermal else {}
+        return str(self.thermal.get("backend", "builtin")), params
+
+    def check_backends(self) -> None:
+        """Resolve the configured back ends and check their parameters (no instance is built).
+
+        Raises:
+            InputError: unknown back end or parameter.
+        """
+        from comet.perf.registry import PERF_MODELS
+        from comet.power.registry import CORE_POWER_MODELS
+        from comet.thermal.stepper import THERMAL_BACKENDS
+
+        PERF_MODELS.check_params(self.perf.model, self.perf.params(), self.base_dir)
+        CORE_POWER_MODELS.check_params(self.power.core, self.power.params(), self.base_dir)
+        name, params = self.thermal_backend()
+        THERMAL_BACKENDS.check_params(name, params, self.base_dir)
 
     # where the config came from (for relative paths of plugins and profile files)
     _base_dir: Path | None = None
@@ -675,6 +737,10 @@ def config_from_dict(
         raise InputError(f"{key}: {msg}" if key else msg, path=path) from None
     if path is not None:
         cfg._base_dir = Path(path).resolve().parent
+    try:
+        cfg.check_backends()
+    except InputError as err:
+        raise InputError(err.message, path=path, hint=err.hint) from None
     return cfg
 
 
