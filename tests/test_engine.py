@@ -226,15 +226,15 @@ def test_memory_latency_follows_modes_refresh_and_placement(tmp_path: Path) -> N
         def step(self, view: Any, control: Any) -> None:
             sim = holder[0]
             m = sim.mem
-            rate = refresh_rate(sim.bank_T, m.refresh_double_above)
+            rate = refresh_rate(sim.closed.bank_T, m.refresh_double_above)
             t_bank = bank_latency(
                 m.latency or 0.0,
                 m.latency_lowpower,
-                sim.bank_mode == 1,
+                sim.dram.bank_mode == 1,
                 rate * (m.t_rfc / m.t_refi),
                 m.t_rfc,
             )
-            assert np.array_equal(sim._memory_latency(), sim.dist @ t_bank)
+            assert np.array_equal(sim.dram.latency(sim.closed.bank_T), sim.dram.dist @ t_bank)
             rates.append(float(rate.sum()))
             n = view.info.n_banks
             control.set_bank_mode(view.epoch % n, (view.epoch // n) % 2)

@@ -28,25 +28,17 @@ from comet.sim.engine import Simulation
 from tests.loop_helpers import tiny
 
 
-@pytest.fixture(scope="module")
-def built() -> Simulation:
-    sim = Simulation(tiny(workload={"jobs": [{"profile": "compute", "threads": 1}]}))
-    sim.build()
-    return sim
-
-
 @pytest.fixture
-def sim(built: Simulation) -> Simulation:
-    """The built tiny simulation with fresh state (4 cores, 8 banks), one job waiting."""
-    built._build_workload()
-    built._build_state()
-    built._build_policies()
-    built.waiting = list(built.jobs)
+def sim() -> Simulation:
+    """A freshly built tiny simulation (4 cores, 8 banks), its one job waiting."""
+    built = Simulation(tiny(workload={"jobs": [{"profile": "compute", "threads": 1}]}))
+    built.build()
+    built.queue.waiting = list(built.queue.jobs)
     return built
 
 
 def _view(sim: Simulation, **arrays: Any) -> EpochView:
-    sim._fill_view()
+    sim.closed.fill_view()
     v = sim.view
     for name, value in arrays.items():
         if name == "peak_temperature":
@@ -57,15 +49,15 @@ def _view(sim: Simulation, **arrays: Any) -> EpochView:
 
 
 def _apply(sim: Simulation) -> np.ndarray:
-    sim._apply_frequencies()
-    return sim.freq / 1e9
+    sim.actuators.apply_frequencies()
+    return sim.actuators.freq / 1e9
 
 
 def _start(sim: Simulation, cores: list[int]) -> None:
     """Place the waiting job's threads (job of len(cores) threads) on cores."""
-    job = sim.waiting[0]
+    job = sim.queue.waiting[0]
     job.n_threads = len(cores)
-    sim.map_job(job.id, cores)
+    sim.actuators.map_job(job.id, cores)
 
 
 # ------------------------------------------------------------------------------ DVFS
@@ -81,7 +73,7 @@ def test_constant_and_max(sim: Simulation) -> None:
 
 def test_ondemand_follows_utilization_like_comet(sim: Simulation) -> None:
     _start(sim, [0, 1, 2])
-    sim.freq[:] = [2e9, 3e9, 2.3e9, 4e9]
+    sim.actuators.freq[:] = [2e9, 3e9, 2.3e9, 4e9]
     pol = Ondemand()
     v = _view(sim, utilization=[0.9, 0.5, 0.1, 0.0], peak_temperature=60.0)
     pol.step(v, sim.control)
@@ -91,7 +83,7 @@ def test_ondemand_follows_utilization_like_comet(sim: Simulation) -> None:
 
 def test_ondemand_dtm_hysteresis(sim: Simulation) -> None:
     _start(sim, [0, 1, 2, 3])
-    sim.freq[:] = 4e9
+    sim.actuators.freq[:] = 4e9
     pol = Ondemand()
     busy = np.full(4, 0.95)
     for peak, expect in ((79.9, 4.0), (80.5, 1.0), (79.0, 1.0), (77.9, 4.0)):
@@ -103,7 +95,7 @@ def test_ondemand_dtm_hysteresis(sim: Simulation) -> None:
 
 def test_throttle_steps_down_and_recovers(sim: Simulation) -> None:
     _start(sim, [0, 1])
-    sim.freq[:] = 4e9
+    sim.actuators.freq[:] = 4e9
     pol = Throttle(threshold=80, hysteresis=3, guard=1, step="0.2GHz", down_steps=2)
     pol.setup(sim.info)
     hot = np.array([79.5, 60.0, 60.0, 60.0])
@@ -125,7 +117,7 @@ def test_caps_compose_with_the_governor(sim: Simulation) -> None:
     _start(sim, [0, 1])
     gov, cap = MaxFrequency(), Throttle(threshold=50, step="1GHz", down_steps=1, scope="chip")
     cap.setup(sim.info)
-    sim.freq_caps = np.full((2, 4), np.inf)
+    sim.actuators.freq_caps = np.full((2, 4), np.inf)
     v = _view(sim, core_temperature=[70.0, 40.0, 40.0, 40.0])
     sim.control._policy_index = 0
     gov.step(v, sim.control)
@@ -136,12 +128,12 @@ def test_caps_compose_with_the_governor(sim: Simulation) -> None:
 
 def test_predicted_power_and_frequency_for_power(sim: Simulation) -> None:
     _start(sim, [0])
-    sim.freq[:] = 2e9
-    sim.volt[:] = sim.op.voltage(sim.freq)
+    sim.actuators.freq[:] = 2e9
+    sim.actuators.volt[:] = sim.op.voltage(sim.actuators.freq)
     act = np.array([1.0, 0.0, 0.0, 0.0])
     c = sim.info.c_eff
-    dyn = c * sim.volt**2 * sim.freq * act
-    v = _view(sim, activity=act, core_power=dyn + 0.5, voltage=sim.volt, frequency=sim.freq)
+    dyn = c * sim.actuators.volt**2 * sim.actuators.freq * act
+    v = _view(sim, activity=act, core_power=dyn + 0.5, voltage=sim.actuators.volt, frequency=sim.actuators.freq)
     pred = predict_power(v, sim.info)
     i2 = int(np.searchsorted(sim.info.f_levels, 2e9))
     assert pred[0, i2] == pytest.approx(dyn[0] + 0.5)  # reproduces the last epoch
@@ -168,16 +160,16 @@ def test_tsp_budget_keeps_steady_state_at_t_crit(sim: Simulation) -> None:
     p = np.where(active, pol.power, 0.3)
     t_ss = sim.info.ambient_degC + B[:, :4] @ p + B[:, 4:] @ np.full(8, 0.1)
     assert t_ss.max() == pytest.approx(70.0, abs=1e-6)
-    caps = sim.freq_caps[sim.control._policy_index]
+    caps = sim.actuators.freq_caps[sim.control._policy_index]
     assert np.isinf(caps[2:]).all() and np.isfinite(caps[:2]).all()
 
 
 def test_pid_budget_shrinks_when_hot(sim: Simulation) -> None:
     _start(sim, [0, 1, 2, 3])
-    sim.freq[:] = 4e9
-    sim.volt[:] = sim.op.voltage(sim.freq)
+    sim.actuators.freq[:] = 4e9
+    sim.actuators.volt[:] = sim.op.voltage(sim.actuators.freq)
     act = np.ones(4)
-    power = sim.info.c_eff * sim.volt**2 * sim.freq + 0.7
+    power = sim.info.c_eff * sim.actuators.volt**2 * sim.actuators.freq + 0.7
     budgets = []
     for t in (65.0, 79.0, 85.0, 95.0):
         pol = PowerPID(target=80, sustainable_power=20.0)
@@ -200,35 +192,35 @@ def test_pid_budget_shrinks_when_hot(sim: Simulation) -> None:
 def test_lowpower_hysteresis(sim: Simulation) -> None:
     pol = LowPower()
     temps = np.array([60, 68.5, 66, 64, 70, 60, 60, 60], dtype=float)
-    sim.bank_mode[:] = [0, 0, 1, 1, 1, 0, 0, 0]
+    sim.dram.bank_mode[:] = [0, 0, 1, 1, 1, 0, 0, 0]
     pol.step(_view(sim, bank_temperature=temps), sim.control)
     # normal -> low above 68; low stays until below 65
-    assert sim.bank_mode.tolist() == [0, 1, 1, 0, 1, 0, 0, 0]
+    assert sim.dram.bank_mode.tolist() == [0, 1, 1, 0, 1, 0, 0, 0]
 
 
 # ------------------------------------------------------------------------------ mapping
 
 
 def test_first_unused_and_fifo(sim: Simulation) -> None:
-    sim.thread_of_core[1] = 99  # pretend core 1 is busy
-    sim.waiting[0].n_threads = 2
+    sim.actuators.thread_of_core[1] = 99  # pretend core 1 is busy
+    sim.queue.waiting[0].n_threads = 2
     FirstUnused(preferred_cores=[3]).step(_view(sim), sim.control)
-    assert sim.thread_of_core.tolist()[3] >= 0 and sim.thread_of_core.tolist()[0] >= 0
-    assert sim.thread_of_core[2] == -1
-    assert not sim.waiting
+    assert sim.actuators.thread_of_core.tolist()[3] >= 0 and sim.actuators.thread_of_core.tolist()[0] >= 0
+    assert sim.actuators.thread_of_core[2] == -1
+    assert not sim.queue.waiting
 
 
 def test_mapping_waits_when_cores_are_missing(sim: Simulation) -> None:
-    sim.waiting[0].n_threads = 5
+    sim.queue.waiting[0].n_threads = 5
     FirstUnused().step(_view(sim), sim.control)
-    assert sim.waiting and (sim.thread_of_core == -1).all()
+    assert sim.queue.waiting and (sim.actuators.thread_of_core == -1).all()
 
 
 def test_coolest_first_and_spread(sim: Simulation) -> None:
-    sim.waiting[0].n_threads = 2
+    sim.queue.waiting[0].n_threads = 2
     v = _view(sim, core_temperature=[70.0, 50.0, 65.0, 45.0])
     CoolestFirst().step(v, sim.control)
-    assert sorted(np.flatnonzero(sim.thread_of_core >= 0).tolist()) == [1, 3]
+    assert sorted(np.flatnonzero(sim.actuators.thread_of_core >= 0).tolist()) == [1, 3]
     # spread: core 0 busy -> the farthest core from it is the diagonal one
     free = np.array([1, 2, 3])
     pick = Spread().choose(v, free, np.array([0]), 1)
@@ -242,22 +234,22 @@ def test_coolest_first_and_spread(sim: Simulation) -> None:
 
 def test_rotate_and_hot_to_cold(sim: Simulation) -> None:
     _start(sim, [0, 1])
-    t0, t1 = int(sim.thread_of_core[0]), int(sim.thread_of_core[1])
+    t0, t1 = int(sim.actuators.thread_of_core[0]), int(sim.actuators.thread_of_core[1])
     Rotate().step(_view(sim), sim.control)
-    assert sim.thread_of_core.tolist() == [-1, t0, t1, -1]
+    assert sim.actuators.thread_of_core.tolist() == [-1, t0, t1, -1]
     Rotate(active_only=True).step(_view(sim), sim.control)
-    assert sim.thread_of_core.tolist() == [-1, t1, t0, -1]
+    assert sim.actuators.thread_of_core.tolist() == [-1, t1, t0, -1]
     temps = np.array([50.0, 80.0, 60.0, 40.0])
     HotToCold(threshold=70, delta=5).step(_view(sim, core_temperature=temps), sim.control)
-    assert sim.thread_of_core.tolist() == [-1, -1, t0, t1]  # hottest (core 1) -> coldest free
+    assert sim.actuators.thread_of_core.tolist() == [-1, -1, t0, t1]  # hottest (core 1) -> coldest free
     HotToCold(threshold=90).step(_view(sim, core_temperature=temps), sim.control)
-    assert sim.thread_of_core.tolist() == [-1, -1, t0, t1]  # below threshold: nothing
+    assert sim.actuators.thread_of_core.tolist() == [-1, -1, t0, t1]  # below threshold: nothing
 
 
 def test_control_rejects_impossible_requests(sim: Simulation) -> None:
     _start(sim, [0, 1])
     c: Control = sim.control
-    t0 = int(sim.thread_of_core[0])
+    t0 = int(sim.actuators.thread_of_core[0])
     with pytest.raises(ValueError, match="busy"):
         c.migrate(t0, 1)
     with pytest.raises(ValueError, match="out of range"):
@@ -281,7 +273,7 @@ def test_control_rejects_impossible_requests(sim: Simulation) -> None:
 
 def test_waiting_jobs_in_view(sim: Simulation) -> None:
     v = _view(sim)
-    assert v.waiting_jobs == (WaitingJob(0, sim.jobs[0].name, "compute", 1, 0.0),)
+    assert v.waiting_jobs == (WaitingJob(0, sim.queue.jobs[0].name, "compute", 1, 0.0),)
 
 
 # ------------------------------------------------------------------------------ registry

@@ -22,9 +22,10 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from comet.perf.workloads import ThreadTable
+from comet.perf.protocol import EpochCounters, EpochInputs, PerfSystem
+from comet.perf.workloads import Job, ThreadTable
 
-__all__ = ["IntervalModel", "bank_latency", "time_per_instruction"]
+__all__ = ["IntervalModel", "IntervalPerformance", "bank_latency", "time_per_instruction"]
 
 
 def time_per_instruction(
@@ -323,3 +324,63 @@ class IntervalModel:
                 np.multiply(t, freq_hz, out=dst, where=ran)
                 np.divide(dst, self.instructions, out=dst, where=ran)
         return out
+
+
+class IntervalPerformance:
+    """comet's built-in interval model behind the performance-model protocol
+    (:class:`comet.perf.protocol.PerformanceModel`, registry name ``interval``).
+
+    Threads run the phase tables of their jobs' profiles (:class:`ThreadTable`); each epoch
+    is one :meth:`IntervalModel.step`. The counters are the model's own arrays (no copies).
+
+    Args:
+        stall_activity: switching activity while stalled on DRAM, relative to computing
+            (``cores.stall_activity`` of the run config).
+    """
+
+    name = "interval"
+
+    def __init__(self, stall_activity: float = 0.25) -> None:
+        if not 0.0 <= float(stall_activity) <= 1.0:
+            raise ValueError(f"stall_activity {stall_activity!r} must be within 0..1")
+        self.stall_activity = float(stall_activity)
+        self.model: IntervalModel | None = None
+        self.threads = ThreadTable(1)
+
+    def start(self, system: PerfSystem) -> None:
+        m = IntervalModel(system.n_cores, self.stall_activity)
+        self.model = m
+        self.threads = ThreadTable(max(1, system.n_cores))
+        self._other = np.zeros(system.n_cores)
+        self.counters = EpochCounters(
+            instructions=m.instructions,
+            compute_time=m.compute_time,
+            memory_time=m.memory_time,
+            sleep_time=m.sleep_time,
+            lost_time=m.lost_time,
+            active_time=m.active_time,
+            reads=m.reads,
+            writes=m.writes,
+            bank_reads=np.zeros(system.n_banks),
+            bank_writes=np.zeros(system.n_banks),
+            cpi={"compute": m.compute_time, "memory": m.memory_time, "other": self._other},
+        )
+
+    def admit(self, job: Job) -> list[int]:
+        return self.threads.add_job(job)
+
+    def step(self, inputs: EpochInputs) -> list[tuple[int, int, float]]:
+        assert self.model is not None, "start() first"
+        finished = self.model.step(
+            inputs.dt,
+            inputs.freq_hz,
+            inputs.t_mem_s,
+            inputs.lost_s,
+            inputs.thread_of_core,
+            self.threads,
+        )
+        np.add(self.model.lost_time, self.model.sleep_time, out=self._other)
+        return finished
+
+    def close(self) -> None:
+        pass

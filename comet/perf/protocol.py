@@ -37,6 +37,8 @@ __all__ = [
     "Finished",
     "PerfSystem",
     "PerformanceModel",
+    "cpi_stack",
+    "group_times",
 ]
 
 #: the three CPI-stack groups policies see (``view.cpi_compute`` ...), and which components
@@ -189,3 +191,46 @@ class PerformanceModel(Protocol):
     def close(self) -> None:
         """End the run (stop a simulator; idempotent)."""
         ...
+
+
+def group_times(counters: EpochCounters) -> dict[str, list[np.ndarray]]:
+    """The CPI components of ``counters`` by group of :data:`CPI_GROUPS` (unknown
+    components count as ``other``)."""
+    known = {c: g for g, comps in CPI_GROUPS.items() for c in comps}
+    out: dict[str, list[np.ndarray]] = {g: [] for g in CPI_GROUPS}
+    for comp, arr in counters.cpi.items():
+        out[known.get(comp, "other")].append(arr)
+    return out
+
+
+def cpi_stack(
+    counters: EpochCounters,
+    freq_hz: np.ndarray,
+    out: dict[str, np.ndarray],
+    groups: dict[str, list[np.ndarray]] | None = None,
+) -> dict[str, np.ndarray]:
+    """Cycles per instruction of each group (``compute``, ``memory``, ``other``) per core,
+    written into ``out``; NaN for cores that executed nothing. ``groups`` is
+    :func:`group_times` of the counters (computed when not given)."""
+    groups = group_times(counters) if groups is None else groups
+    instr = counters.instructions
+    ran = instr > 0
+    every = bool(ran.all())  # the usual case: no masked (slower) operations needed
+    for key, dst in out.items():
+        parts = groups.get(key, [])
+        if not parts:
+            dst.fill(0.0 if every else np.nan)
+            if not every:
+                dst[ran] = 0.0
+            continue
+        t = parts[0]
+        if len(parts) > 1:
+            t = np.sum(parts, axis=0)
+        if every:
+            np.multiply(t, freq_hz, out=dst)
+            np.divide(dst, instr, out=dst)
+        else:
+            dst.fill(np.nan)
+            np.multiply(t, freq_hz, out=dst, where=ran)
+            np.divide(dst, instr, out=dst, where=ran)
+    return out
