@@ -576,7 +576,8 @@ class PoliciesConfig(_Section):
 
 class _BackendSection(BaseModel):
     """A back-end choice with its parameters: every key but the name is a keyword of the back
-    end's constructor, checked when the config loads (:meth:`comet.registry.Registry.check_params`)."""
+    end's constructor, checked when the config loads
+    (:meth:`comet.registry.Registry.check_params`)."""
 
     model_config = ConfigDict(extra="allow")
 

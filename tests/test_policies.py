@@ -133,7 +133,8 @@ def test_predicted_power_and_frequency_for_power(sim: Simulation) -> None:
     act = np.array([1.0, 0.0, 0.0, 0.0])
     c = sim.info.c_eff
     dyn = c * sim.actuators.volt**2 * sim.actuators.freq * act
-    v = _view(sim, activity=act, core_power=dyn + 0.5, voltage=sim.actuators.volt, frequency=sim.actuators.freq)
+    a = sim.actuators
+    v = _view(sim, activity=act, core_power=dyn + 0.5, voltage=a.volt, frequency=a.freq)
     pred = predict_power(v, sim.info)
     i2 = int(np.searchsorted(sim.info.f_levels, 2e9))
     assert pred[0, i2] == pytest.approx(dyn[0] + 0.5)  # reproduces the last epoch
@@ -205,7 +206,8 @@ def test_first_unused_and_fifo(sim: Simulation) -> None:
     sim.actuators.thread_of_core[1] = 99  # pretend core 1 is busy
     sim.queue.waiting[0].n_threads = 2
     FirstUnused(preferred_cores=[3]).step(_view(sim), sim.control)
-    assert sim.actuators.thread_of_core.tolist()[3] >= 0 and sim.actuators.thread_of_core.tolist()[0] >= 0
+    placed = sim.actuators.thread_of_core.tolist()
+    assert placed[3] >= 0 and placed[0] >= 0
     assert sim.actuators.thread_of_core[2] == -1
     assert not sim.queue.waiting
 
@@ -241,7 +243,8 @@ def test_rotate_and_hot_to_cold(sim: Simulation) -> None:
     assert sim.actuators.thread_of_core.tolist() == [-1, t1, t0, -1]
     temps = np.array([50.0, 80.0, 60.0, 40.0])
     HotToCold(threshold=70, delta=5).step(_view(sim, core_temperature=temps), sim.control)
-    assert sim.actuators.thread_of_core.tolist() == [-1, -1, t0, t1]  # hottest (core 1) -> coldest free
+    # hottest (core 1) -> coldest free
+    assert sim.actuators.thread_of_core.tolist() == [-1, -1, t0, t1]
     HotToCold(threshold=90).step(_view(sim, core_temperature=temps), sim.control)
     assert sim.actuators.thread_of_core.tolist() == [-1, -1, t0, t1]  # below threshold: nothing
 

@@ -153,8 +153,19 @@ class EpochCounters:
     @classmethod
     def zeros(cls, n_cores: int, n_banks: int) -> EpochCounters:
         """Counters of ``n_cores`` cores and ``n_banks`` banks, all zero."""
-        z = [np.zeros(n_cores) for _ in range(8)]
-        return cls(*z, np.zeros(n_banks), np.zeros(n_banks))
+        z = np.zeros((8, n_cores))
+        return cls(
+            instructions=z[0],
+            compute_time=z[1],
+            memory_time=z[2],
+            sleep_time=z[3],
+            lost_time=z[4],
+            active_time=z[5],
+            reads=z[6],
+            writes=z[7],
+            bank_reads=np.zeros(n_banks),
+            bank_writes=np.zeros(n_banks),
+        )
 
     def busy_time(self, out: np.ndarray | None = None) -> np.ndarray:
         """Compute plus memory time (s) per core."""
