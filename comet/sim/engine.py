@@ -1,24 +1,13 @@
-"""comet's only epoch loop, and the runs built on it: the closed loop and ``replay``.
+"""The runs built on comet's one epoch loop (:mod:`comet.sim.loop`): the closed loop
+(:class:`Simulation`, ``comet run``) and the open loop (:func:`replay`, ``comet replay``).
 
-:class:`EpochLoop` runs a *power source* against a *thermal stepper*
-(:class:`~comet.thermal.stepper.ThermalStepper`) and hands every epoch to *recorders*
-(:mod:`comet.sim.recorders`)::
-
-    for each epoch k (t0 = k dt, t1 = t0 + dt):
-        source.begin(k, t0)                     # closed loop: arrivals, mapping, perf, power
-        P = source.power(T)                     # leakage at T (previous epoch, or iterate)
-        stepper.advance(P, dt)                  # sim.leakage_iterations: repeat to a fixed point
-        source.after_thermal(T_new, t1)
-        recorders.append(t1, **source.record())
-        source.account(k, t0)                   # energy, finished threads
-        snapshot every sim.snapshot_every       # grid.npz
-        stop = source.end(k)                    # policies due; stop when all jobs are done
-
-Sources: :class:`~comet.sim.closed_loop.ClosedLoop` (``comet run``, :class:`Simulation`) and
-:class:`~comet.sim.trace_source.TraceSource` (``comet replay`` and ``comet hotspot``: a power
-trace row per epoch). The performance model, the core power model and the thermal stepper are
-chosen in the run config (``[perf] model``, ``[power] core``, ``[thermal] backend``) from their
-registries; the loop only sees their protocols.
+:class:`Simulation` builds everything a closed-loop run needs from its config -- the stacks,
+the thermal stepper, the unit index, the performance and core power models, the bank state,
+the job queue, the actuators and the policies -- and runs the loop with the
+:class:`~comet.sim.closed_loop.ClosedLoop` as its power source. The performance model, the
+core power model and the thermal stepper are chosen in the run config (``[perf] model``,
+``[power] core``, ``[thermal] backend``) from their registries; the loop only sees their
+protocols.
 """
 
 from __future__ import annotations
@@ -27,7 +16,7 @@ import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
@@ -49,148 +38,17 @@ from comet.sim.closed_loop import ClosedLoop, PolicySlot
 from comet.sim.dram_state import DramState
 from comet.sim.influence import influence_matrix
 from comet.sim.jobs import JobQueue
+from comet.sim.loop import EpochLoop, Recorder, Recorders
 from comet.sim.power_assembly import PowerAssembly
-from comet.sim.recorders import MemoryRecorder, Recorder, Recorders, write_run_static
+from comet.sim.recorders import MemoryRecorder, write_run_static
 from comet.sim.results import Run, RunLayer, RunWriter, layers_from_stack
 from comet.sim.units import UnitIndex
 from comet.thermal.stepper import THERMAL_BACKENDS, ThermalStepper, ThermalSystem
 
-__all__ = ["EpochLoop", "PowerSource", "Simulation", "replay"]
+__all__ = ["EpochLoop", "Simulation", "replay"]
 
 KELVIN = 273.15
 ProgressCallback = Callable[[int, int, float], None]
-
-
-class PowerSource(Protocol):
-    """What drives the epoch loop: the closed loop, or a power trace."""
-
-    def begin(self, k: int, t0: float) -> None: ...
-
-    def power(self, T: np.ndarray) -> np.ndarray:
-        """The epoch's power vector (W) with leakage at block temperatures ``T`` (K)."""
-        ...
-
-    def after_thermal(self, T: np.ndarray, t1: float) -> None: ...
-
-    def record(self) -> dict[str, Any]: ...
-
-    def account(self, k: int, t0: float) -> None: ...
-
-    def end(self, k: int) -> bool:
-        """True to stop after this epoch."""
-        ...
-
-
-class EpochLoop:
-    """The one epoch loop (see the module docstring).
-
-    Args:
-        source: the power source.
-        stepper: the thermal stepper (state already initialized).
-        recorders: where rows, events and snapshots go (their ``now`` is kept at the clock).
-        dt: epoch length (s); n_epochs: epochs at most.
-        leakage_iterations: 0 = power from the previous epoch's temperatures (explicit, as
-            CoMeT); n > 0 = iterate the epoch up to n times towards a fixed point.
-        leakage_tolerance: fixed-point tolerance (K).
-        snapshot_every: grid snapshots every this many epochs (0 = none).
-        stop: an object whose ``stop_requested`` ends the run at the next epoch boundary
-            (``KeyboardInterrupt``).
-    """
-
-    def __init__(
-        self,
-        source: PowerSource,
-        stepper: ThermalStepper,
-        recorders: Recorders,
-        *,
-        dt: float,
-        n_epochs: int,
-        leakage_iterations: int = 0,
-        leakage_tolerance: float = 0.01,
-        snapshot_every: int = 0,
-        stop: Any = None,
-    ) -> None:
-        self.source = source
-        self.stepper = stepper
-        self.recorders = recorders
-        self.dt = dt
-        self.n_epochs = n_epochs
-        self.iterations = leakage_iterations
-        self.tolerance = leakage_tolerance
-        self.snapshot_every = snapshot_every
-        self.stop = stop
-        self.epochs_done = 0
-        self.loop_time_s: float | None = None
-        n_power = len(stepper.power_names)
-        self._T = np.zeros(n_power)  # K, block temperatures of the last epoch
-        self._T_iter = np.zeros(n_power)
-
-    def thermal_step(self) -> np.ndarray:
-        """Advance the stepper one epoch with the source's power; returns the epoch's block
-        temperatures (K; the loop's own array)."""
-        source, stepper = self.source, self.stepper
-        P = source.power(self._T)
-        if not self.iterations:
-            stepper.advance(P, self.dt)
-            np.copyto(self._T, stepper.block_temperatures())
-            return self._T
-        saved = stepper.save()
-        stepper.advance(P, self.dt)
-        T_iter = self._T_iter
-        np.copyto(T_iter, self._T)
-        for _ in range(self.iterations):
-            new_T = stepper.block_temperatures()
-            if np.max(np.abs(new_T - T_iter)) < self.tolerance:
-                break
-            np.copyto(T_iter, new_T)
-            P = source.power(T_iter)
-            stepper.restore(saved)
-            stepper.advance(P, self.dt)
-        np.copyto(self._T, stepper.block_temperatures())
-        return self._T
-
-    def run(self, progress: ProgressCallback | None = None, every: int = 20) -> int:
-        """Run the epochs; returns how many ran."""
-        source, rec = self.source, self.recorders
-        dt, n = self.dt, self.n_epochs
-        snap = self.snapshot_every
-        np.copyto(self._T, self.stepper.block_temperatures())
-        start = time.perf_counter()
-        try:
-            for k in range(n):
-                if self.stop is not None and self.stop.stop_requested:
-                    raise KeyboardInterrupt  # a signal asked to stop: leave at an epoch boundary
-                t0 = k * dt
-                t1 = (k + 1) * dt
-                rec.now = t0
-                source.begin(k, t0)
-                T = self.thermal_step()
-                source.after_thermal(T, t1)
-                rec.now = t1
-                rec.append(t1, **source.record())
-                self.epochs_done = k + 1
-                source.account(k, t0)
-                if snap and (k + 1) % snap == 0:
-                    grids = self.stepper.grids()
-                    if grids:
-                        rec.grid(t1, grids)
-                done = source.end(k)
-                if progress is not None and ((k + 1) % every == 0 or k + 1 == n):
-                    progress(k + 1, n, t1)
-                if done:
-                    if progress is not None and (k + 1) % every:
-                        progress(k + 1, n, t1)
-                    break
-        finally:
-            self.loop_time_s = time.perf_counter() - start
-        return self.epochs_done
-
-    @property
-    def epochs_per_s(self) -> float | None:
-        """Epochs per second of the loop alone (no set-up)."""
-        if not self.loop_time_s:
-            return None
-        return self.epochs_done / self.loop_time_s
 
 
 # ==============================================================================================

@@ -19,10 +19,11 @@ import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from comet.sim.loop import Recorder, Recorders, grid_snapshot
 from comet.sim.results import (
     DEFAULT_THRESHOLDS_DEGC,
     EVENT_COLUMNS,
@@ -38,7 +39,6 @@ if TYPE_CHECKING:
 
     from comet.floorplan.model import Stack
     from comet.sim.results import RunWriter
-    from comet.thermal.stepper import LayerGrids
 
 __all__ = [
     "MemoryRecorder",
@@ -51,89 +51,6 @@ __all__ = [
 
 KELVIN = 273.15
 _CHANNELS = ("temperature", "power", "frequency", "bank_mode")
-
-
-class Recorder(Protocol):
-    """What the loop calls on a recorder (:class:`~comet.sim.results.RunWriter`'s methods)."""
-
-    def open(
-        self,
-        temperature: Sequence[str],
-        power: Sequence[str] | None = None,
-        frequency: Sequence[str] | None = None,
-        bank_mode: Sequence[str] | None = None,
-    ) -> None: ...
-
-    def append(
-        self,
-        time_s: float,
-        temperature: Any = None,
-        power: Any = None,
-        frequency: Any = None,
-        bank_mode: Any = None,
-    ) -> None: ...
-
-    def event(
-        self, time_s: float, kind: str, target: str = "", value: Any = "", detail: str = ""
-    ) -> None: ...
-
-    def grid(
-        self, time_s: float, temperature_degC: np.ndarray, layer_names: Sequence[str] | None = None
-    ) -> None: ...
-
-    def close(self, status: Any = "complete", error: str | None = None, **extra: Any) -> Any: ...
-
-
-class Recorders:
-    """Several recorders as one; :meth:`event` is stamped with :attr:`now` (s)."""
-
-    def __init__(self, recorders: Sequence[Recorder]) -> None:
-        self.items = list(recorders)
-        self.now = 0.0
-        self.closed = False
-
-    def open(self, **channels: Sequence[str] | None) -> None:
-        for r in self.items:
-            r.open(**channels)  # type: ignore[arg-type]
-
-    def append(self, time_s: float, **values: Any) -> None:
-        for r in self.items:
-            r.append(time_s, **values)
-
-    def event(self, kind: str, target: str = "", value: Any = "", detail: str = "") -> None:
-        if not self.closed:
-            for r in self.items:
-                r.event(self.now, kind, target, value, detail)
-
-    def grid(self, time_s: float, grids: Sequence[LayerGrids]) -> None:
-        snap = grid_snapshot(grids)
-        if snap is not None:
-            for r in self.items:
-                r.grid(time_s, *snap)
-
-    def close(self, status: str, **extra: Any) -> None:
-        self.closed = True
-        for r in self.items:
-            r.close(status, **extra)  # type: ignore[arg-type]
-
-
-def grid_snapshot(grids: Sequence[LayerGrids]) -> tuple[np.ndarray, list[str]] | None:
-    """The layer maps of every stack of the first stack's cell shape, in deg C, with their
-    names (``stack.layer`` when there are several stacks); None when there are none."""
-    maps, names = [], []
-    shape = None
-    multi = len(grids) > 1
-    for g in grids:
-        if shape is None:
-            shape = g.values.shape[1:]
-        if g.values.shape[1:] != shape:
-            continue
-        maps.append(g.values - KELVIN)
-        prefix = f"{g.stack}." if multi else ""
-        names += [prefix + n for n in g.layer_names]
-    if not maps:
-        return None
-    return np.concatenate(maps), names
 
 
 def write_run_static(writer: RunWriter, config: Mapping[str, Any], stacks: Sequence[Stack]) -> None:

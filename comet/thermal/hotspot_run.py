@@ -388,6 +388,85 @@ def _atomic_stream(path: str) -> Iterator[TextIO]:
         raise
 
 
+class _TtraceRecorder:
+    """Writes HotSpot's transient outputs as the epoch loop records: one ``.ttrace`` row (K,
+    two decimals, trace column order) and, for the grid model, one grid-transient block per
+    power-trace row."""
+
+    def __init__(
+        self,
+        model: ThermalModel,
+        dt: float,
+        perm: np.ndarray,
+        transient: np.ndarray,
+        out: TextIO,
+        grid_fh: TextIO | None,
+        progress: Callable[[int, int], Any] | None,
+    ) -> None:
+        self.model, self.dt, self.perm = model, dt, perm
+        self.transient, self.out, self.grid_fh, self.progress = transient, out, grid_fh, progress
+        self.k = 0
+
+    def open(
+        self,
+        temperature: Sequence[str],
+        power: Sequence[str] | None = None,
+        frequency: Sequence[str] | None = None,
+        bank_mode: Sequence[str] | None = None,
+    ) -> None:
+        pass
+
+    def append(
+        self,
+        time_s: float,
+        temperature: Any = None,
+        power: Any = None,
+        frequency: Any = None,
+        bank_mode: Any = None,
+    ) -> None:
+        k = self.k
+        temps = self.transient[k]
+        temps[self.perm] = temperature
+        self.out.write("\t".join(f"{v:.2f}" for v in temps) + "\n")
+        if self.grid_fh is not None:
+            append_grid_transient(self.grid_fh, k * self.dt, self.model.grid_temperatures())
+        self.k += 1
+        if self.progress is not None:
+            self.progress(self.k, self.transient.shape[0])
+
+    def event(self, *_: Any, **__: Any) -> None:
+        pass
+
+    def grid(self, *_: Any, **__: Any) -> None:
+        pass
+
+    def close(self, *_: Any, **__: Any) -> None:
+        pass
+
+
+def _run_transient(
+    model: ThermalModel,
+    power: np.ndarray,
+    dt: float,
+    perm: np.ndarray,
+    transient: np.ndarray,
+    out: TextIO,
+    grid_fh: TextIO | None,
+    progress: Callable[[int, int], Any] | None,
+) -> None:
+    """The transient of ``power`` (rows in model order) through the epoch loop."""
+    from comet.sim.loop import EpochLoop, Recorders
+    from comet.sim.trace_source import TraceSource
+    from comet.thermal.stepper import BuiltinStepper, ThermalSystem
+
+    stepper = BuiltinStepper()
+    stepper.start(ThermalSystem((), (), models=(model,)))
+    n = power.shape[1]
+    source = TraceSource(power, np.arange(n), np.zeros(n), celsius=False)
+    rec = Recorders([_TtraceRecorder(model, dt, perm, transient, out, grid_fh, progress)])
+    EpochLoop(source, stepper, rec, dt=dt, n_epochs=power.shape[0]).run()
+
+
 def run_hotspot(
     options: HotSpotOptions,
     *,
@@ -438,16 +517,7 @@ def run_hotspot(
             out = stack.enter_context(_atomic_stream(ttrace))
             grid_fh = stack.enter_context(_atomic_stream(grid_file)) if grid_file else None
             out.write("\t".join(inputs.trace_names) + "\n")
-            for k in range(rows):
-                model.advance(power[k], dt)
-                temps = np.empty(len(perm))
-                temps[perm] = model.power_block_temperatures()
-                transient[k] = temps
-                out.write("\t".join(f"{v:.2f}" for v in temps) + "\n")
-                if grid_fh is not None:
-                    append_grid_transient(grid_fh, k * dt, model.grid_temperatures())
-                if progress is not None:
-                    progress(k + 1, rows)
+            _run_transient(model, power, dt, perm, transient, out, grid_fh, progress)
         files.append(ttrace)
         if grid_file:
             files.append(grid_file)
