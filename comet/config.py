@@ -603,7 +603,7 @@ class PowerConfig(_BackendSection):
 
 
 #: keys of ``[thermal]`` that choose the thermal back end instead of setting HotSpot values
-THERMAL_BACKEND_KEYS = ("backend", "hotspot")
+THERMAL_BACKEND_KEYS = ("backend", "hotspot", "hotspot_state", "hotspot_timeout")
 
 
 class RunConfig(_Section):
@@ -653,7 +653,8 @@ class RunConfig(_Section):
 
     def thermal_backend(self) -> tuple[str, dict[str, Any]]:
         """``(name, parameters)`` of the thermal back end (``[thermal] backend``)."""
-        params = {"binary": self.thermal["hotspot"]} if "hotspot" in self.thermal else {}
+        names = {"hotspot": "binary", "hotspot_state": "state", "hotspot_timeout": "timeout"}
+        params = {names[k]: v for k, v in self.thermal.items() if k in names}
         return str(self.thermal.get("backend", "builtin")), params
 
     def check_backends(self) -> None:

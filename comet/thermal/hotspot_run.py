@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 import numpy as np
 
 from comet.errors import InputError
-from comet.floorplan.flp import read_flp
+from comet.floorplan.flp import atomic_write_text, read_flp
 from comet.floorplan.lcf import read_lcf
 from comet.floorplan.model import Floorplan, Stack
 from comet.thermal.hotspot_config import (
@@ -73,6 +73,9 @@ GLOBAL_KEYS = {
     "detailed_3d": "detailed_3D",
     "use_microchannels": "use_microchannels",
     "materials_file": "materials_file",
+    "all_transient_file": "all_transient_file",
+    "grid_state_in": "grid_state_in",
+    "grid_state_out": "grid_state_out",
 }
 
 
@@ -100,6 +103,14 @@ class HotSpotOptions:
     detailed_3D: str = "off"  # noqa: N815 (HotSpot's spelling)
     use_microchannels: str = "0"
     materials_file: str | None = None
+    #: CoMeT/HotSniper's option: the node dump (init-file format, full precision) of the
+    #: state at the end of the transient, to start the next run from (``-init_file``)
+    all_transient_file: str | None = None
+    #: comet only: the full node vector (every grid cell and package node, K, full precision;
+    #: one ``node_<i> value`` line each) to start the transient from / written at its end, so
+    #: that runs chained epoch by epoch lose nothing between them
+    grid_state_in: str | None = None
+    grid_state_out: str | None = None
     overrides: list[tuple[str, str]] = field(default_factory=list)
     #: comet only: reproduce HotSpot 7's swapped lateral resistances on non-square cells.
     hotspot7_quirks: bool = False
@@ -388,6 +399,49 @@ def _atomic_stream(path: str) -> Iterator[TextIO]:
         raise
 
 
+def write_node_vector(path: str, values: np.ndarray) -> None:
+    """Write a full node vector (K): ``node_<i><TAB>value`` lines, exact (``repr``)."""
+    atomic_write_text(path, "".join(f"node_{i}\t{float(v)!r}\n" for i, v in enumerate(values)))
+
+
+def read_node_vector(path: str, n_nodes: int) -> np.ndarray:
+    """Read a node vector written by :func:`write_node_vector`.
+
+    Raises:
+        InputError: unreadable file, a malformed line, the wrong number of nodes.
+    """
+    try:
+        lines = Path(path).read_text(encoding="utf-8").split("\n")
+    except (OSError, UnicodeDecodeError) as err:
+        raise InputError(f"cannot read the node state: {err}", path=path) from None
+    values: list[float] = []
+    for i, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        parts = line.split()
+        try:
+            if len(parts) != 2 or parts[0] != f"node_{len(values)}":
+                raise ValueError
+            v = float(parts[1])
+        except ValueError:
+            raise InputError(
+                f"expected 'node_{len(values)} <K>'",
+                path=path,
+                line=i,
+                hint="a -grid_state_out file",
+            ) from None
+        if not (np.isfinite(v) and v > 0):
+            raise InputError(f"temperature {parts[1]} is not above 0 K", path=path, line=i)
+        values.append(v)
+    if len(values) != n_nodes:
+        raise InputError(
+            f"{len(values)} nodes, the model has {n_nodes}",
+            path=path,
+            hint="the state must come from the same stack, grid and configuration",
+        )
+    return np.array(values)
+
+
 class _TtraceRecorder:
     """Writes HotSpot's transient outputs as the epoch loop records: one ``.ttrace`` row (K,
     two decimals, trace column order) and, for the grid model, one grid-transient block per
@@ -502,7 +556,9 @@ def run_hotspot(
     rows = power.shape[0]
     if not is_null(options.ttrace_file):
         groups, n_package = _init_groups(model)
-        if inputs.init is not None:
+        if not is_null(options.grid_state_in):
+            model.set_temperature(read_node_vector(str(options.grid_state_in), model.n_nodes))
+        elif inputs.init is not None:
             names, values = inputs.init
             ordered = order_init_dump(names, values, groups, n_package, config.init_file)
             ordered = clip_init(ordered, len(groups[0][1]) if groups else 0, config)
@@ -519,6 +575,16 @@ def run_hotspot(
             out.write("\t".join(inputs.trace_names) + "\n")
             _run_transient(model, power, dt, perm, transient, out, grid_fh, progress)
         files.append(ttrace)
+        if not is_null(options.all_transient_file):
+            names, values = model.dump()
+            atomic_write_text(
+                str(options.all_transient_file),
+                "".join(f"{n}\t{float(v)!r}\n" for n, v in zip(names, values, strict=True)),
+            )
+            files.append(str(options.all_transient_file))
+        if not is_null(options.grid_state_out):
+            write_node_vector(str(options.grid_state_out), model.temperature)
+            files.append(str(options.grid_state_out))
         if grid_file:
             files.append(grid_file)
     average = power.mean(axis=0)
