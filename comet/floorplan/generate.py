@@ -1,4 +1,4 @@
-"""The four core-memory configurations of CoMeT, generated without CoMeT's limits.
+"""CoMeT's four core-memory configurations and chiplet packages, without CoMeT's limits.
 
 ``generate(kind, **params)`` builds the thermal stacks of a configuration in memory (all geometry
 is computed here, in Python, where tests can check it); :func:`render` writes them through the
@@ -25,11 +25,23 @@ Configurations (layer order = HotSpot's LCF order: index 0 is farthest from the 
     ``filler`` (mold compound by default, not CoMeT's 7.7 W/(m K) "air"). Filler and spacer
     blocks ``X<i>`` whose material differs from their layer's carry it in 7-field ``.flp``
     lines, which HotSpot uses with ``-detailed_3D on`` (``detailed_3D_used = 1`` in the
-    stack's config).
+    stack's config). That is ``layout="spacer"``; ``layout="cores-in-logic-layer"`` is
+    CoMeT's: the cores in level 0 beside the logic die, the ``spacer`` material above them in
+    every DRAM and TIM layer (the processor die's bulk silicon; CoMeT: its "air"). Either die
+    may be placed anywhere (``core_pos``, ``mem_pos``) on an interposer of any size
+    (``interposer_size``, ``interposer_margin``); the area without dies is ``filler``.
 ``3d``
     One stack ``package``: DRAM layers (``dram<d>``, ``tim<j>``) then core layers (``core<l>``,
     ``tim<j>``): the cores next to the spreader, as CoMeT orders them; ``cores_at_bottom=True``
     puts the cores first (farthest from the sink). Banks cover exactly the cores' area.
+``chiplets``
+    One stack ``package`` like 2.5d with N core chiplets (``chiplets`` AxB, each of ``cores``)
+    and M DRAM stacks (``dram_stacks`` AxB, each a logic die and ``banks``) on the interposer,
+    at given positions or in a default arrangement; ``cores-in-logic-layer`` by default.
+    Cores, banks and logic cores are numbered die by die; ``UnitInfo.die`` names the die.
+
+Layers of the interposer packages are built by one routine (:func:`_on_interposer`) from die
+rectangles and the content of each die at each level; :func:`free_rects` tiles the rest.
 
 Every stack carries in ``stack.meta``:
 
@@ -798,7 +810,7 @@ _BUILDERS: dict[str, Callable[[FloorplanParams, list[CoreUnit] | None], list[Sta
 
 
 def generate(kind: str, **params: Any) -> list[Stack]:
-    """The thermal stacks of configuration ``kind`` (``ddr``, ``3dmem``, ``2.5d``, ``3d``).
+    """The thermal stacks of ``kind`` (``ddr``, ``3dmem``, ``2.5d``, ``3d``, ``chiplets``).
 
     Args:
         kind: configuration name; CoMeT's ``DDR``, ``3Dmem``, ``2_5D``, ``3D`` are aliases.
@@ -806,7 +818,7 @@ def generate(kind: str, **params: Any) -> list[Stack]:
             units, e.g. ``cores="4x4"``, ``core_size="3.4mm"``, ``banks="8x8x8"``).
 
     Returns:
-        ``[processor, memory]`` for ddr and 3dmem, ``[package]`` for 2.5d and 3d; each stack's
+        ``[processor, memory]`` for ddr and 3dmem, ``[package]`` for the others; each stack's
         ``meta`` holds ``configuration``, ``config`` (HotSpot keys), ``info`` and ``units``.
 
     Raises:
@@ -918,6 +930,8 @@ DEFAULT_FLOORPLANS: dict[str, tuple[str, dict[str, Any]]] = {
     "3dmem-16core": ("3dmem", {"cores": "4x4", "core_size": "1.707mm"}),
     "2.5d-16core": ("2.5d", {"cores": "4x4", "core_size": "1.707mm"}),
     "3d-16core": ("3d", {"cores": "4x4", "core_size": "1.707mm"}),
+    "2.5d-cores-in-logic-layer": ("2.5d", {"layout": "cores-in-logic-layer"}),
+    "chiplets": ("chiplets", {}),
 }
 
 

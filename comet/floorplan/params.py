@@ -442,12 +442,12 @@ class FloorplanParams(BaseModel):
                 "core_thickness, bank_thickness and logic_thickness must be equal"
             )
         if self.kind == "chiplets":
-            for name, positions, grid in (
-                ("chiplet_positions", self.chiplet_positions, self.chiplets),
-                ("stack_positions", self.stack_positions, self.dram_stacks),
+            for grid_name, name, positions, grid in (
+                ("chiplets", "chiplet_positions", self.chiplet_positions, self.chiplets),
+                ("dram_stacks", "stack_positions", self.stack_positions, self.dram_stacks),
             ):
                 if grid.nz != 1:
-                    raise ValueError(f"{name.split('_')[0]}: give AxB, got {grid}")
+                    raise ValueError(f"{grid_name}: give AxB, got {grid}")
                 if positions is not None and len(positions) != grid.per_layer:
                     raise ValueError(
                         f"{name}: {len(positions)} positions for {grid.per_layer} dies "
