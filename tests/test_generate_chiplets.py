@@ -187,7 +187,6 @@ def test_2_5d_cores_in_logic_layer() -> None:
     (stack,) = generate("2.5d", layout="cores-in-logic-layer")
     validate_generated(stack)
     info = stack.meta["info"]
-    blocks = _blocks(stack)
     names = [ly.name for ly in stack.layers]
     assert names[:5] == ["interposer", "tim0", "core0_logic", "tim1", "dram0"]
     assert names[-2:] == ["dram7", "tim9"]

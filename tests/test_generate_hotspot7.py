@@ -21,7 +21,7 @@ import pytest
 from click.testing import CliRunner
 
 from comet.cli import main
-from comet.floorplan.generate import generate, render, thermal_config
+from comet.floorplan.generate import generate, thermal_config
 from comet.floorplan.lcf import read_lcf
 from comet.thermal.backends import ENV_VAR
 from comet.thermal.solver import ThermalModel
