@@ -258,3 +258,29 @@ def test_chiplets_run_in_the_closed_loop(tmp_path: Path) -> None:
     energy = run.summary["energy_J"]
     assert energy["cores"] > 0 and energy["banks"] > 0 and energy["logic"] > 0
     assert (run.path / "stack" / "stack.toml").is_file()
+
+
+def test_the_column_above_the_cores_is_a_series_resistance() -> None:
+    """cores-in-logic-layer: the heat of the cores crosses the spacer column above them (8
+    DRAM levels of 50 um and 8 TIM levels of 20 um). Replacing its silicon by CoMeT's "air"
+    adds q'' x 560 um x (1/k_air - 1/k_si) to the core temperature, 1-D (the mold compound
+    around the column keeps the heat in it); every watt still leaves through the sink."""
+    from comet.floorplan.generate import thermal_config
+    from comet.thermal.solver import ThermalModel
+
+    def peak_core(spacer: str) -> float:
+        (s,) = generate(
+            "2.5d", grid_rows=16, grid_cols=16, layout="cores-in-logic-layer", spacer=spacer
+        )
+        m = ThermalModel.from_stack(s, thermal_config(s))
+        kinds = {u.name: u.kind for u in s.meta["info"].units}
+        p = np.array([10.0 if kinds[n] == "core" else 0.0 for n in m.power_names])
+        T = m.steady(p)
+        assert m.heat_to_ambient(T) == pytest.approx(40.0, rel=1e-9)
+        blocks = m.power_block_temperatures(T)
+        return max(t for n, t in zip(m.power_names, blocks, strict=True) if kinds[n] == "core")
+
+    q = 40.0 / (6.828e-3) ** 2  # W/m^2 through the 2x2 core die
+    k_air, k_si = MATERIALS["comet_air"].conductivity, MATERIALS["silicon"].conductivity
+    expected = q * 560e-6 * (1 / k_air - 1 / k_si)  # 57.7 K
+    assert peak_core("comet_air") - peak_core("silicon") == pytest.approx(expected, rel=0.02)
