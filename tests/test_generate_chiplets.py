@@ -153,6 +153,24 @@ def test_chiplets_with_stacked_cores_and_the_spacer_layout() -> None:
     assert blocks["TIM2_chip0"].heat_capacity is None  # TIM between the two core dies
 
 
+def test_chiplets_of_different_sizes() -> None:
+    """One core grid per chiplet: a 2x2, a 1x1 and a two-layer 1x2 chiplet, centred in a row."""
+    (stack,) = generate("chiplets", chiplet_cores="2x2;1x1;1x2x2", core_size="2mm")
+    validate_generated(stack)
+    info = stack.meta["info"]
+    blocks = _blocks(stack)
+    assert [(u.core, u.die) for u in info.cores] == [
+        (0, 0), (1, 0), (2, 0), (3, 0), (4, 1), (5, 2), (6, 2), (7, 2), (8, 2)
+    ]  # fmt: skip
+    assert _layer(stack, "C_5") == "core0_logic" and _layer(stack, "C_7") == "core1_dram0"
+    # the 1x1 chiplet (2 mm) is centred in its 4 mm tall row, 1.3 mm right of the 2x2 one
+    assert blocks["C_4"].x == pytest.approx(4 * MM + 1.3 * MM)
+    assert blocks["C_4"].y == pytest.approx(blocks["C_0"].y + 1 * MM)
+    # TIM between the two core layers of chiplet 2 only
+    tim1 = stack.layers[3]
+    assert "TIM1_chip2" in tim1.floorplan.names and "TIM1_chip0" not in tim1.floorplan.names
+
+
 @pytest.mark.parametrize(
     ("kind", "params", "starts"),
     [
@@ -162,6 +180,9 @@ def test_chiplets_with_stacked_cores_and_the_spacer_layout() -> None:
         ("chiplets", {"stack_positions": "-1mm,0;0,9mm"}, "stack_positions:"),
         ("chiplets", {"interposer_size": "10mm"}, "chiplets: die"),
         ("chiplets", {"chiplets": "2x1x2"}, "chiplets: give AxB"),
+        ("chiplets", {"chiplets": "2x1", "chiplet_cores": "1x1"}, "chiplet_cores: 1 core grids"),
+        ("chiplets", {"chiplet_cores": "1x1;zz"}, "chiplet_cores:"),
+        ("2.5d", {"chiplet_cores": "1x1"}, "chiplet_cores: only chiplets"),
         ("chiplets", {"core_pos": "0,0"}, "core_pos: only 2.5d"),
         ("2.5d", {"chiplets": "2x2"}, "chiplets: only chiplets"),
         ("2.5d", {"mem_pos": "1mm,0"}, "2.5d: dies core and mem overlap"),

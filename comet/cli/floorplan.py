@@ -41,6 +41,7 @@ _VALUE_OPTIONS = {
     "interposer_size": "interposer_size",
     "interposer_margin": "interposer_margin",
     "chiplets": "chiplets",
+    "chiplet_cores": "chiplet_cores",
     "dram_stacks": "dram_stacks",
     "chiplet_pos": "chiplet_positions",
     "stack_pos": "stack_positions",
@@ -208,6 +209,9 @@ def _parse_set(values: tuple[str, ...]) -> dict[str, Any]:
 )
 @click.option("--interposer-margin", help="2.5d/chiplets: filler around the dies (0).")
 @click.option("--chiplets", help="chiplets: core chiplets AxB (2x1), each of --cores cores.")
+@click.option(
+    "--chiplet-cores", help="chiplets: one core grid per chiplet, e.g. '2x2;1x1' (sizes differ)."
+)
 @click.option("--dram-stacks", help="chiplets: DRAM stacks AxB (1x2), each of --banks banks.")
 @click.option("--chiplet-pos", help="chiplets: chiplet corners, e.g. '0,0;8mm,0'.")
 @click.option("--stack-pos", help="chiplets: DRAM stack corners, e.g. '17mm,0;17mm,8mm'.")

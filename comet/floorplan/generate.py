@@ -320,11 +320,13 @@ def _core_parts(
     y0: float,
     units: list[CoreUnit] | None,
     die: int | None = None,
+    grid: Grid | None = None,
+    first: int = 0,
 ) -> list[tuple[Block, UnitInfo]]:
-    """Cores of one core layer; ``die``: the chiplet (cores numbered chiplet by chiplet)."""
+    """Cores of one core layer of a ``grid`` (default ``p.cores``) of cores numbered from
+    ``first``; ``die``: the chiplet (cores are numbered chiplet by chiplet)."""
     si = get_material(p.die_material)
-    g = p.cores
-    first = 0 if die is None else die * g.total
+    g = p.cores if grid is None else grid
     parts = []
     for j in range(g.ny):
         for i in range(g.nx):
@@ -547,6 +549,8 @@ class _Die:
     rect: _Rect
     levels: tuple[_Content, ...]
     index: int | None = None  # the chiplet or DRAM stack number (chiplets), for stack.toml
+    cores: Grid | None = None  # a processor die's cores (default: the parameters' cores)
+    first_core: int = 0  # the number of its first core
 
     def at(self, level: int) -> _Content:
         return self.levels[level] if level < len(self.levels) else None
@@ -708,7 +712,9 @@ def _on_interposer(
             if content is None:
                 parts.append(fill(name, r, spacer, si))
             elif content[0] == "core":
-                parts += _core_parts(b, p, name, content[1], r.x, r.y, units, die.index)
+                parts += _core_parts(
+                    b, p, name, content[1], r.x, r.y, units, die.index, die.cores, die.first_core
+                )
             elif content[0] == "logic":
                 parts += _logic_parts(b, p, name, r.x, r.y, die.index)
             else:
@@ -730,11 +736,14 @@ def _on_interposer(
     return b.build(_package_config(p, width, height))
 
 
-def _core_levels(p: FloorplanParams, n_levels: int) -> tuple[_Content, ...]:
-    """A processor die's levels: its core layers at the bottom (cores in the logic layer) or
-    at the top (spacer layout), its spacer material elsewhere."""
-    cores: list[_Content] = [("core", layer) for layer in range(p.cores.nz)]
-    rest: list[_Content] = [None] * (n_levels - p.cores.nz)
+def _core_levels(
+    p: FloorplanParams, n_levels: int, grid: Grid | None = None
+) -> tuple[_Content, ...]:
+    """A processor die's levels: its core layers (of ``grid``, default ``p.cores``) at the
+    bottom (cores in the logic layer) or at the top (spacer layout), its spacer elsewhere."""
+    nz = (p.cores if grid is None else grid).nz
+    cores: list[_Content] = [("core", layer) for layer in range(nz)]
+    rest: list[_Content] = [None] * (n_levels - nz)
     if p.resolved_layout == "spacer":
         return tuple(rest + cores)
     return tuple(cores + rest)
@@ -761,36 +770,60 @@ def _2_5d(p: FloorplanParams, units: list[CoreUnit] | None) -> list[Stack]:
 
 
 def _grid_arrangement(
-    grid: Grid, w: float, h: float, gap: float, x0: float
+    grid: Grid, sizes: Sequence[tuple[float, float]], gap: float, x0: float, height: float
 ) -> list[tuple[float, float]]:
-    """Bottom-left corners of a grid of ``w`` x ``h`` dies, ``gap`` apart, from x = ``x0``."""
-    return [
-        (_r(x0 + i * (w + gap)), _r(j * (h + gap))) for j in range(grid.ny) for i in range(grid.nx)
-    ]
+    """Bottom-left corners of dies of ``sizes`` (row by row) in a ``grid``, ``gap`` apart, from
+    x = ``x0``, the grid centred in ``height``: each column as wide as its widest die, each
+    row as tall as its tallest, each die centred in its cell."""
+    cols = [max(sizes[j * grid.nx + i][0] for j in range(grid.ny)) for i in range(grid.nx)]
+    rows = [max(sizes[j * grid.nx + i][1] for i in range(grid.nx)) for j in range(grid.ny)]
+    y0 = (height - (sum(rows) + (grid.ny - 1) * gap)) / 2
+    xs = [x0 + sum(cols[:i]) + i * gap for i in range(grid.nx)]
+    ys = [y0 + sum(rows[:j]) + j * gap for j in range(grid.ny)]
+    out = []
+    for j in range(grid.ny):
+        for i in range(grid.nx):
+            w, h = sizes[j * grid.nx + i]
+            out.append((_r(xs[i] + (cols[i] - w) / 2), _r(ys[j] + (rows[j] - h) / 2)))
+    return out
+
+
+def _extent(grid: Grid, sizes: Sequence[tuple[float, float]], gap: float) -> tuple[float, float]:
+    """Width and height of :func:`_grid_arrangement`'s dies."""
+    cols = [max(sizes[j * grid.nx + i][0] for j in range(grid.ny)) for i in range(grid.nx)]
+    rows = [max(sizes[j * grid.nx + i][1] for i in range(grid.nx)) for j in range(grid.ny)]
+    return sum(cols) + (grid.nx - 1) * gap, sum(rows) + (grid.ny - 1) * gap
 
 
 def _chiplets(p: FloorplanParams, units: list[CoreUnit] | None) -> list[Stack]:
-    cw, ch = p.cores.nx * p.core_width, p.cores.ny * p.core_height
+    grids = list(p.chiplet_cores or [p.cores] * p.chiplets.per_layer)
+    chip_sizes = [(g.nx * p.core_width, g.ny * p.core_height) for g in grids]
     mw, mh = p.banks.nx * p.bank_width, p.banks.ny * p.bank_height
-    n_levels = max(p.cores.nz, 1 + p.banks.nz)
+    mem_sizes = [(mw, mh)] * p.dram_stacks.per_layer
+    n_levels = max(*(g.nz for g in grids), 1 + p.banks.nz)
     m = p.interposer_margin
     # default arrangement: the chiplet grid at the left, the stack grid gap to its right,
     # both centred vertically, everything gap apart, the margin all round
-    chip_h = p.chiplets.ny * ch + (p.chiplets.ny - 1) * p.gap
-    mem_h = p.dram_stacks.ny * mh + (p.dram_stacks.ny - 1) * p.gap
+    chip_w, chip_h = _extent(p.chiplets, chip_sizes, p.gap)
+    mem_h = _extent(p.dram_stacks, mem_sizes, p.gap)[1]
     tall = max(chip_h, mem_h)
-    chip_w = p.chiplets.nx * cw + (p.chiplets.nx - 1) * p.gap
     chips = list(p.chiplet_positions or ()) or [
-        (_r(x + m), _r(y + m + (tall - chip_h) / 2))
-        for x, y in _grid_arrangement(p.chiplets, cw, ch, p.gap, 0.0)
+        (_r(x), _r(y)) for x, y in _grid_arrangement(p.chiplets, chip_sizes, p.gap, m, tall + 2 * m)
     ]
-    stacks = list(p.stack_positions or ()) or [
-        (_r(x + m), _r(y + m + (tall - mem_h) / 2))
-        for x, y in _grid_arrangement(p.dram_stacks, mw, mh, p.gap, chip_w + p.gap)
-    ]
+    stacks = list(p.stack_positions or ()) or _grid_arrangement(
+        p.dram_stacks, mem_sizes, p.gap, m + chip_w + p.gap, tall + 2 * m
+    )
+    firsts = [sum(g.total for g in grids[:k]) for k in range(len(grids))]
     dies = [
-        _Die(f"chip{k}", _Rect(_r(x), _r(y), cw, ch), _core_levels(p, n_levels), k)
-        for k, (x, y) in enumerate(chips)
+        _Die(
+            f"chip{k}",
+            _Rect(_r(x), _r(y), w, h),
+            _core_levels(p, n_levels, grids[k]),
+            k,
+            grids[k],
+            firsts[k],
+        )
+        for k, ((x, y), (w, h)) in enumerate(zip(chips, chip_sizes, strict=True))
     ]
     dies += [
         _Die(f"mem{s}", _Rect(_r(x), _r(y), mw, mh), _memory_levels(p), s)

@@ -193,6 +193,19 @@ def parse_size(value: Any) -> tuple[float, float]:
     return (w, h)
 
 
+def parse_grids(value: Any) -> tuple[Grid, ...]:
+    """Grids from ``"2x2;1x1"`` or ``["2x2", "1x1"]``."""
+    if isinstance(value, str):
+        items: list[Any] = [t for t in value.split(";") if t.strip()]
+    elif isinstance(value, list | tuple):
+        items = list(value)
+    else:
+        raise ValueError(f"{value!r} is not a list of AxB grids (e.g. 2x2;1x1)")
+    if not items:
+        raise ValueError("the list of grids is empty")
+    return tuple(parse_grid(v) for v in items)
+
+
 def _layout(value: Any) -> str:
     key = str(value).strip().lower().replace("_", "-")
     if key not in LAYOUT_ALIASES:
@@ -245,6 +258,7 @@ def _positive_number(value: Any) -> float:
 PositiveLength = Annotated[float, BeforeValidator(_positive_length)]
 PositiveNumber = Annotated[float, BeforeValidator(_positive_number)]
 GridSpec = Annotated[Grid, BeforeValidator(parse_grid)]
+GridList = Annotated[tuple[Grid, ...], BeforeValidator(parse_grids)]
 MaterialName = Annotated[str, BeforeValidator(_material_name)]
 NonNegLength = Annotated[float, BeforeValidator(_nonneg_length)]
 Position = Annotated[tuple[float, float], BeforeValidator(parse_position)]
@@ -256,7 +270,13 @@ TimLayers = Annotated[Literal["between-dies", "full"], BeforeValidator(_tim_laye
 #: Parameters that only the package-on-interposer configurations (2.5d, chiplets) take.
 _INTERPOSER_ONLY = ("layout", "tim_layers", "interposer_size", "interposer_margin")
 _2_5D_ONLY = ("core_pos", "mem_pos")
-_CHIPLETS_ONLY = ("chiplets", "dram_stacks", "chiplet_positions", "stack_positions")
+_CHIPLETS_ONLY = (
+    "chiplets",
+    "chiplet_cores",
+    "dram_stacks",
+    "chiplet_positions",
+    "stack_positions",
+)
 
 
 class FloorplanParams(BaseModel):
@@ -296,6 +316,8 @@ class FloorplanParams(BaseModel):
     Chiplets (``chiplets``: N core chiplets and M DRAM stacks on an interposer):
         chiplets: core chiplets ``AxB`` (2x1), each of ``cores`` cores of ``core_size``;
             cores are numbered chiplet by chiplet.
+        chiplet_cores: chiplets of different sizes: one core grid ``AxB[xC]`` per chiplet
+            (``"2x2;1x1"``), instead of ``cores`` for all; ``chiplets`` defaults to one row.
         dram_stacks: DRAM stacks ``AxB`` (1x2), each a logic die of one ``LC_i`` per vault and
             ``banks`` (``AxBxC``: C DRAM dies) of ``bank_size``; banks and logic cores are
             numbered stack by stack, vaults are global (stack s, position v: s * A*B + v).
@@ -340,6 +362,7 @@ class FloorplanParams(BaseModel):
     core_pos: Position | None = None
     mem_pos: Position | None = None
     chiplets: GridSpec = Grid(2, 1, 1)
+    chiplet_cores: GridList | None = None
     dram_stacks: GridSpec = Grid(1, 2, 1)
     chiplet_positions: Positions | None = None
     stack_positions: Positions | None = None
@@ -391,6 +414,11 @@ class FloorplanParams(BaseModel):
                 data.setdefault(h, size)
         if data.get("kind") == "ddr" and "banks" not in data:
             data["banks"] = Grid(4, 4, 1)
+        if data.get("kind") == "chiplets" and "chiplet_cores" in data and "chiplets" not in data:
+            try:
+                data["chiplets"] = Grid(len(parse_grids(data["chiplet_cores"])), 1, 1)
+            except ValueError as err:
+                raise ValueError(f"chiplet_cores: {err}") from None
         if data.get("kind") == "chiplets" and "banks" not in data:
             data["banks"] = Grid(4, 4, 4)  # a 4-high stack per DRAM stack (HBM2 4-Hi)
         return data
@@ -448,6 +476,12 @@ class FloorplanParams(BaseModel):
             ):
                 if grid.nz != 1:
                     raise ValueError(f"{grid_name}: give AxB, got {grid}")
+                cores = self.chiplet_cores if grid_name == "chiplets" else None
+                if cores is not None and len(cores) != grid.per_layer:
+                    raise ValueError(
+                        f"chiplet_cores: {len(cores)} core grids for "
+                        f"{grid.per_layer} chiplets ({grid.nx}x{grid.ny})"
+                    )
                 if positions is not None and len(positions) != grid.per_layer:
                     raise ValueError(
                         f"{name}: {len(positions)} positions for {grid.per_layer} dies "
