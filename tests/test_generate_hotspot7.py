@@ -35,6 +35,28 @@ PACKAGES: dict[str, tuple[str, dict[str, str]]] = {
     "spacer": ("2.5d", {}),
     "cores-in-logic-layer": ("2.5d", {"layout": "cores-in-logic-layer"}),
     "chiplets": ("chiplets", {}),
+    # chiplets of three sizes (one with two core layers), underfill, a margin, full TIM layers
+    "chiplets-mixed": (
+        "chiplets",
+        {
+            "chiplet_cores": "2x2;1x1;1x2x2",
+            "core_size": "2mm",
+            "filler": "underfill",
+            "interposer_margin": "0.5mm",
+            "tim_layers": "full",
+        },
+    ),
+    # CoMeT's own 2.5D stack (the same network as tests/data/comet_2_5d)
+    "comet-2.5d": (
+        "2.5d",
+        {
+            "layout": "cores-in-logic-layer",
+            "core_size": "3.415mm",
+            "filler": "comet_air",
+            "spacer": "comet_air",
+            "tim_layers": "full",
+        },
+    ),
 }
 
 
@@ -117,7 +139,7 @@ def _hotspot_binary() -> str | None:
 
 @pytest.mark.slow
 @pytest.mark.skipif(_hotspot_binary() is None, reason="no HotSpot binary ($COMET_HOTSPOT)")
-@pytest.mark.parametrize("case", ["chiplets", "cores-in-logic-layer"])
+@pytest.mark.parametrize("case", ["chiplets", "cores-in-logic-layer", "chiplets-mixed"])
 def test_hotspot7_reads_the_written_files(case: str, tmp_path: Path) -> None:
     """HotSpot 7 itself accepts the generated files and reproduces the stored output."""
     d = _floorplan_cli(case, tmp_path, 16)
