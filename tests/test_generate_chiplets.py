@@ -305,3 +305,19 @@ def test_the_column_above_the_cores_is_a_series_resistance() -> None:
     k_air, k_si = MATERIALS["comet_air"].conductivity, MATERIALS["silicon"].conductivity
     expected = q * 560e-6 * (1 / k_air - 1 / k_si)  # 57.7 K
     assert peak_core("comet_air") - peak_core("silicon") == pytest.approx(expected, rel=0.02)
+
+
+@pytest.mark.parametrize(
+    ("example", "kind", "layout"),
+    [("chiplets.toml", "chiplets", None), ("2.5d-comet.toml", "2.5d", "cores-in-logic-layer")],
+)
+def test_example_configs_build_their_stacks(example: str, kind: str, layout: str | None) -> None:
+    from comet.config import MEMORY_DEFAULTS, load_config
+
+    cfg = load_config(Path(__file__).resolve().parents[1] / "examples" / example)
+    assert cfg.architecture.kind == kind and kind in MEMORY_DEFAULTS
+    params = cfg.architecture.generate_params()
+    assert params.get("layout") == layout
+    (stack,) = generate(kind, **params)
+    validate_generated(stack)
+    assert stack.meta["config"]["detailed_3D_used"] == 1
