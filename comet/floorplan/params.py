@@ -289,8 +289,9 @@ class FloorplanParams(BaseModel):
             a 4-high HBM2 stack (JEDEC JESD235); others: 4x4x8, CoMeT's).
         bank_width, bank_height: size of one bank (1.707 mm); ``bank_size`` sets both. A logic
             core ``LC_i`` (3dmem, 2.5d) has the footprint of the vault above it (one bank).
-        gap: 2.5d: distance between the core die and the memory stack (1.3 mm); chiplets: the
-            distance between neighbouring dies of the default arrangement.
+        gap: 2.5d: distance between the core die and the memory stack (1.3 mm: CoMeT's
+            config/hotspot/2_5D, ``--core_mem_distance 1.3mm``); chiplets: the distance between
+            neighbouring dies of the default arrangement.
         cores_at_bottom: 3d only; False (CoMeT) puts the cores next to the spreader, True puts
             them farthest from it, under the DRAM.
         channels: ddr only, number of channels; banks are split into equal contiguous groups.
