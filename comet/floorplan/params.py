@@ -328,9 +328,11 @@ class FloorplanParams(BaseModel):
     Layers:
         core_thickness, bank_thickness, logic_thickness (50 um), tim_thickness (20 um),
         interposer_thickness (50 um); die_material, tim_material, interposer_material;
-        filler (2.5d gaps and margins, default ``mold_compound``), spacer (2.5d, the material
-        under the core die down to the interposer, default ``silicon``: a processor die as
-        thick as the memory stack, as in real 2.5D packages where the lid touches both dies).
+        filler (2.5d, chiplets: the area without dies, default ``mold_compound``), spacer
+        (2.5d, chiplets: a die's material at the levels where it has no cores, logic cores or
+        banks: under the cores in the spacer layout, above them in cores-in-logic-layer;
+        default ``silicon``: a processor die as thick as the memory stack, as in real 2.5D
+        packages where the lid touches both dies).
     Package (HotSpot keys of each stack's ``hotspot.config``):
         r_convec (0.1 K/W), c_convec (140.4 J/K), spreader_thickness (1 mm), spreader_margin
         (20 mm: spreader side = die side + margin, as CoMeT), sink_thickness (6.9 mm),
