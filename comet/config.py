@@ -186,6 +186,8 @@ MEMORY_DEFAULTS: dict[str, dict[str, float]] = {
     "3dmem": {"latency": 29e-9, "e_read": 20.55e-9, "e_write": 20.55e-9, "e_refresh": 3.55e-9},
     "2.5d": {"latency": 20e-9, "e_read": 20.55e-9, "e_write": 20.55e-9, "e_refresh": 3.55e-9},
     "3d": {"latency": 15e-9, "e_read": 20.55e-9, "e_write": 20.55e-9, "e_refresh": 3.55e-9},
+    # chiplets: DRAM stacks on an interposer beside the cores, as in 2.5d (CoMeT's 2_5D values)
+    "chiplets": {"latency": 20e-9, "e_read": 20.55e-9, "e_write": 20.55e-9, "e_refresh": 3.55e-9},
 }
 
 # --------------------------------------------------------------------------------------------
@@ -246,7 +248,8 @@ class SimConfig(_Section):
 class ArchitectureConfig(BaseModel):
     """``[architecture]``: the configuration and any :func:`comet.floorplan.generate` parameter.
 
-    ``kind`` is ``ddr``, ``3dmem``, ``2.5d`` or ``3d`` (CoMeT's spellings accepted); ``grid``
+    ``kind`` is ``ddr``, ``3dmem``, ``2.5d``, ``3d`` or ``chiplets`` (CoMeT's spellings
+    accepted); ``grid``
     (``"32x32"``) sets ``grid_rows`` and ``grid_cols``. Other keys are checked by the
     generator.
     """

@@ -89,6 +89,11 @@ def test_picture(tmp_path: Path) -> None:
         (["ddr", "--set", "nonsense"], "comet: error: --set 'nonsense'"),
         (["ddr", "--grid", "axb"], "comet: error: grid:"),
         (["2.5d", "--filler", "cheese"], "comet: error: filler: unknown material"),
+        (["3d", "--layout", "spacer"], "comet: error: layout: only 2.5d and chiplets"),
+        (["2.5d", "--layout", "upside"], "comet: error: layout: unknown layout"),
+        (["chiplets", "--chiplet-pos", "0,0;1mm,1mm"], "comet: error: chiplets: dies chip0"),
+        (["chiplets", "--stack-pos", "0,0"], "comet: error: stack_positions: 1 positions"),
+        (["2.5d", "--core-pos", "1mm"], "comet: error: core_pos:"),
     ],
 )
 def test_errors_are_one_line(tmp_path: Path, args: list[str], starts: str) -> None:
@@ -106,3 +111,38 @@ def test_template_dir_with_undefined_variable(tmp_path: Path) -> None:
     assert code == 2
     assert "layer.flp.j2" in err and "undefined" in err
     assert err.count("\n") == 1
+
+
+def test_chiplets_and_placement_options(tmp_path: Path) -> None:
+    code, out, err = _run(
+        "chiplets",
+        *("--chiplets", "1x2", "--cores", "2x1", "--core-size", "2mm"),
+        *("--dram-stacks", "1x1", "--banks", "2x2x2", "--bank-size", "1.5mm"),
+        *("--chiplet-pos", "0,0;0,3mm", "--stack-pos", "5mm,1mm"),
+        *("--interposer-size", "9mmx6mm", "--filler", "underfill", "--tim-layers", "full"),
+        *("--layout", "spacer", "-o", str(tmp_path), "--no-picture"),
+    )
+    assert code == 0, err
+    assert "9 x 6 mm" in out
+    d = tmp_path / "package"
+    info = read_stack_toml(d)
+    assert info.configuration == "chiplets"
+    assert [u.die for u in info.cores] == [0, 0, 1, 1]
+    assert len(info.banks) == 8 and len(info.logic_cores) == 4
+    stack = read_lcf(d / "stack.lcf")
+    assert (stack.width, stack.height) == pytest.approx((9e-3, 6e-3))
+    top_die = stack.layers[-2]  # spacer layout: the cores next to the sink, with the DRAM
+    assert {"C_0", "C_3", "B_4"} <= set(top_die.floorplan.names)
+    assert "-detailed_3D on" in (d / "hotspot.config").read_text()
+
+
+def test_2_5d_layout_option(tmp_path: Path) -> None:
+    code, _, err = _run(
+        "2.5d", "--layout", "cores-in-logic-layer", "--mem-pos", "8.5mm,0",
+        "-o", str(tmp_path), "--no-picture",
+    )  # fmt: skip
+    assert code == 0, err
+    stack = read_lcf(tmp_path / "package" / "stack.lcf")
+    assert {"C_0", "LC_0"} <= set(stack.layers[2].floorplan.names)
+    lc0 = next(b for b in stack.layers[2].floorplan if b.name == "LC_0")
+    assert lc0.x == pytest.approx(8.5e-3)

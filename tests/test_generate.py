@@ -29,6 +29,7 @@ from comet.floorplan.stack_toml import StackInfo, read_stack_toml, write_stack_t
 from comet.thermal.hotspot_config import read_config
 
 KINDS = ("ddr", "3dmem", "2.5d", "3d")
+ALL_KINDS = (*KINDS, "chiplets")
 MM = 1e-3
 
 
@@ -91,7 +92,7 @@ def test_comet_aliases(alias: str, kind: str) -> None:
 # ------------------------------------------------------------------ the configurations
 
 
-@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("kind", ALL_KINDS)
 def test_every_stack_tiles_with_equal_footprints(kind: str) -> None:
     for stack in generate(kind):
         validate_generated(stack)
@@ -308,7 +309,7 @@ def test_bad_parameters_give_one_line_naming_the_parameter(
 # ------------------------------------------------------------------ files
 
 
-@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("kind", ALL_KINDS)
 def test_render_round_trip(kind: str, tmp_path: Path) -> None:
     stacks = generate(kind, core_units="builtin" if kind == "2.5d" else None)
     dirs = render(stacks, tmp_path)
@@ -340,7 +341,9 @@ def test_render_round_trip(kind: str, tmp_path: Path) -> None:
         assert config.grid_layer_file == "stack.lcf"
         assert config.s_spreader >= max(stack.width, stack.height)  # HotSpot's requirement
         assert config.s_sink >= config.s_spreader
-        assert ("-detailed_3D on" in (d / "hotspot.config").read_text()) == (kind == "2.5d")
+        assert ("-detailed_3D on" in (d / "hotspot.config").read_text()) == (
+            kind in ("2.5d", "chiplets")
+        )
 
 
 def test_stack_toml_round_trip_and_errors(tmp_path: Path) -> None:

@@ -34,6 +34,17 @@ _VALUE_OPTIONS = {
     "filler": "filler",
     "spacer": "spacer",
     "r_convec": "r_convec",
+    "layout": "layout",
+    "tim_layers": "tim_layers",
+    "core_pos": "core_pos",
+    "mem_pos": "mem_pos",
+    "interposer_size": "interposer_size",
+    "interposer_margin": "interposer_margin",
+    "chiplets": "chiplets",
+    "chiplet_cores": "chiplet_cores",
+    "dram_stacks": "dram_stacks",
+    "chiplet_pos": "chiplet_positions",
+    "stack_pos": "stack_positions",
 }
 
 _KIND_COLOURS = {
@@ -139,7 +150,7 @@ def _parse_set(values: tuple[str, ...]) -> dict[str, Any]:
 
 
 @click.command("floorplan", context_settings={"help_option_names": ["-h", "--help"]})
-@click.argument("kind", metavar="{ddr,3dmem,2.5d,3d}")
+@click.argument("kind", metavar="{ddr,3dmem,2.5d,3d,chiplets}")
 @click.option(
     "-o",
     "--out",
@@ -177,7 +188,33 @@ def _parse_set(values: tuple[str, ...]) -> dict[str, Any]:
 @click.option(
     "--filler", help="2.5d filler material: mold_compound (default), underfill, air, comet_air."
 )
-@click.option("--spacer", help="2.5d material under the core die (silicon).")
+@click.option(
+    "--spacer",
+    help="2.5d/chiplets: material of the processor die where it has no cores: under them "
+    "(spacer layout) or above them (cores-in-logic-layer); silicon.",
+)
+@click.option(
+    "--layout",
+    help="2.5d/chiplets: 'spacer' (2.5d default: cores next to the heat sink on a spacer) or "
+    "'cores-in-logic-layer' (chiplets default; CoMeT's 2.5D: cores beside the logic die).",
+)
+@click.option(
+    "--tim-layers",
+    help="2.5d/chiplets: 'between-dies' (default) or 'full' (one TIM block per TIM layer, CoMeT).",
+)
+@click.option("--core-pos", help="2.5d: bottom-left corner of the core die, e.g. 1mm,2mm.")
+@click.option("--mem-pos", help="2.5d: bottom-left corner of the memory stack, e.g. 9mm,0.")
+@click.option(
+    "--interposer-size", help="2.5d/chiplets: interposer WxH, e.g. 30mmx20mm (default: fit)."
+)
+@click.option("--interposer-margin", help="2.5d/chiplets: filler around the dies (0).")
+@click.option("--chiplets", help="chiplets: core chiplets AxB (2x1), each of --cores cores.")
+@click.option(
+    "--chiplet-cores", help="chiplets: one core grid per chiplet, e.g. '2x2;1x1' (sizes differ)."
+)
+@click.option("--dram-stacks", help="chiplets: DRAM stacks AxB (1x2), each of --banks banks.")
+@click.option("--chiplet-pos", help="chiplets: chiplet corners, e.g. '0,0;8mm,0'.")
+@click.option("--stack-pos", help="chiplets: DRAM stack corners, e.g. '17mm,0;17mm,8mm'.")
 @click.option("--r-convec", help="Sink-to-ambient resistance, K/W (0.1).")
 @click.option(
     "--dimm-spreader",
@@ -215,7 +252,8 @@ def floorplan(
     """Generate the thermal stacks of a core-memory configuration.
 
     KIND is ddr (off-chip DDR), 3dmem (off-chip 3D memory), 2.5d (memory beside the cores on
-    an interposer) or 3d (DRAM on the cores); CoMeT's DDR, 3Dmem, 2_5D, 3D also work.
+    an interposer), 3d (DRAM on the cores) or chiplets (N core chiplets and M DRAM stacks on
+    an interposer); CoMeT's DDR, 3Dmem, 2_5D, 3D also work.
     Lengths take units (3.4mm, 50um; plain numbers are metres). Writes, per stack, one .flp
     per layer, stack.lcf, hotspot.config, stack.toml and stack.png into OUT/<stack>/.
 
@@ -223,6 +261,8 @@ def floorplan(
     Examples:
       comet floorplan 3d --cores 4x4 --banks 8x8x8 --core-size 1.707mm -o fp/
       comet floorplan 2.5d --gap 2mm --filler underfill -o fp25/
+      comet floorplan 2.5d --layout cores-in-logic-layer -o fp25c/
+      comet floorplan chiplets --chiplets 2x2 --dram-stacks 1x2 --cores 2x1 -o chip/
       comet floorplan ddr --core-units builtin --channels 4 -o ddr/
     """
     from comet.floorplan.generate import generate, render

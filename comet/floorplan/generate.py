@@ -1,4 +1,4 @@
-"""The four core-memory configurations of CoMeT, generated without CoMeT's limits.
+"""CoMeT's four core-memory configurations and chiplet packages, without CoMeT's limits.
 
 ``generate(kind, **params)`` builds the thermal stacks of a configuration in memory (all geometry
 is computed here, in Python, where tests can check it); :func:`render` writes them through the
@@ -25,11 +25,23 @@ Configurations (layer order = HotSpot's LCF order: index 0 is farthest from the 
     ``filler`` (mold compound by default, not CoMeT's 7.7 W/(m K) "air"). Filler and spacer
     blocks ``X<i>`` whose material differs from their layer's carry it in 7-field ``.flp``
     lines, which HotSpot uses with ``-detailed_3D on`` (``detailed_3D_used = 1`` in the
-    stack's config).
+    stack's config). That is ``layout="spacer"``; ``layout="cores-in-logic-layer"`` is
+    CoMeT's: the cores in level 0 beside the logic die, the ``spacer`` material above them in
+    every DRAM and TIM layer (the processor die's bulk silicon; CoMeT: its "air"). Either die
+    may be placed anywhere (``core_pos``, ``mem_pos``) on an interposer of any size
+    (``interposer_size``, ``interposer_margin``); the area without dies is ``filler``.
 ``3d``
     One stack ``package``: DRAM layers (``dram<d>``, ``tim<j>``) then core layers (``core<l>``,
     ``tim<j>``): the cores next to the spreader, as CoMeT orders them; ``cores_at_bottom=True``
     puts the cores first (farthest from the sink). Banks cover exactly the cores' area.
+``chiplets``
+    One stack ``package`` like 2.5d with N core chiplets (``chiplets`` AxB, each of ``cores``)
+    and M DRAM stacks (``dram_stacks`` AxB, each a logic die and ``banks``) on the interposer,
+    at given positions or in a default arrangement; ``cores-in-logic-layer`` by default.
+    Cores, banks and logic cores are numbered die by die; ``UnitInfo.die`` names the die.
+
+Layers of the interposer packages are built by one routine (:func:`_on_interposer`) from die
+rectangles and the content of each die at each level; :func:`free_rects` tiles the rest.
 
 Every stack carries in ``stack.meta``:
 
@@ -60,7 +72,7 @@ from comet.errors import InputError
 from comet.floorplan.flp import atomic_write_text, uncovered_area, validate_floorplan
 from comet.floorplan.materials_lib import Material, get_material
 from comet.floorplan.model import GEOMETRY_TOLERANCE, Block, Floorplan, Layer, Stack
-from comet.floorplan.params import FloorplanParams, parse_params
+from comet.floorplan.params import FloorplanParams, Grid, parse_params
 from comet.floorplan.stack_toml import LayerInfo, StackInfo, UnitInfo, write_stack_toml
 from comet.thermal.hotspot_config import ThermalConfig
 
@@ -307,22 +319,27 @@ def _core_parts(
     x0: float,
     y0: float,
     units: list[CoreUnit] | None,
+    die: int | None = None,
+    grid: Grid | None = None,
+    first: int = 0,
 ) -> list[tuple[Block, UnitInfo]]:
+    """Cores of one core layer of a ``grid`` (default ``p.cores``) of cores numbered from
+    ``first``; ``die``: the chiplet (cores are numbered chiplet by chiplet)."""
     si = get_material(p.die_material)
-    g = p.cores
+    g = p.cores if grid is None else grid
     parts = []
     for j in range(g.ny):
         for i in range(g.nx):
-            core = core_layer * g.per_layer + j * g.nx + i
+            core = first + core_layer * g.per_layer + j * g.nx + i
             x, y = x0 + i * p.core_width, y0 + j * p.core_height
             if units is None:
                 name = f"C_{core}"
-                info = UnitInfo(name, layer_name, "core", core=core)
+                info = UnitInfo(name, layer_name, "core", core=core, die=die)
                 parts.append((b.block(name, x, y, p.core_width, p.core_height, si, si), info))
                 continue
             for u in units:
                 name = f"C_{core}_{u.name}"
-                info = UnitInfo(name, layer_name, "core_unit", core=core, unit=u.name)
+                info = UnitInfo(name, layer_name, "core_unit", core=core, unit=u.name, die=die)
                 block = b.block(name, x + u.x, y + u.y, u.width, u.height, si, si)
                 parts.append((block, info))
     return parts
@@ -353,25 +370,44 @@ def _grid_parts(
 
 
 def _bank_parts(
-    b: _Builder, p: FloorplanParams, layer_name: str, d: int, x0: float, y0: float
+    b: _Builder,
+    p: FloorplanParams,
+    layer_name: str,
+    d: int,
+    x0: float,
+    y0: float,
+    die: int | None = None,
 ) -> list[tuple[Block, UnitInfo]]:
+    """Banks of DRAM layer ``d``; ``die``: the DRAM stack (banks numbered stack by stack,
+    vaults global: ``die * banks per layer + position``)."""
     per_channel = p.banks.total // p.channels
+    stack = 0 if die is None else die
 
     def describe(name: str, bank: int, position: int) -> UnitInfo:
         if p.kind == "ddr":
             return UnitInfo(name, layer_name, "bank", bank=bank, channel=bank // per_channel)
-        return UnitInfo(name, layer_name, "bank", bank=bank, vault=position, bank_layer=d)
+        vault = stack * p.banks.per_layer + position
+        return UnitInfo(name, layer_name, "bank", bank=bank, vault=vault, bank_layer=d, die=die)
 
-    return _grid_parts(b, p, layer_name, "B", d * p.banks.per_layer, x0, y0, describe)
+    first = stack * p.banks.total + d * p.banks.per_layer
+    return _grid_parts(b, p, layer_name, "B", first, x0, y0, describe)
 
 
 def _logic_parts(
-    b: _Builder, p: FloorplanParams, layer_name: str, x0: float, y0: float
+    b: _Builder,
+    p: FloorplanParams,
+    layer_name: str,
+    x0: float,
+    y0: float,
+    die: int | None = None,
 ) -> list[tuple[Block, UnitInfo]]:
-    def describe(name: str, index: int, position: int) -> UnitInfo:
-        return UnitInfo(name, layer_name, "logic", vault=position)
+    """Logic cores ``LC_v``, one per vault (``die``: the DRAM stack, vaults global)."""
+    first = 0 if die is None else die * p.banks.per_layer
 
-    return _grid_parts(b, p, layer_name, "LC", 0, x0, y0, describe)
+    def describe(name: str, index: int, position: int) -> UnitInfo:
+        return UnitInfo(name, layer_name, "logic", vault=index, die=die)
+
+    return _grid_parts(b, p, layer_name, "LC", first, x0, y0, describe)
 
 
 def _package_config(
@@ -491,25 +527,135 @@ class _Rect:
     w: float
     h: float
 
+    @property
+    def right(self) -> float:
+        return self.x + self.w
 
-def _2_5d(p: FloorplanParams, units: list[CoreUnit] | None) -> list[Stack]:
-    cw, ch = p.cores.nx * p.core_width, p.cores.ny * p.core_height
-    mw, mh = p.banks.nx * p.bank_width, p.banks.ny * p.bank_height
-    width, height = _r(cw + p.gap + mw), _r(max(ch, mh))
+    @property
+    def top(self) -> float:
+        return self.y + self.h
+
+
+#: What a die holds at one level above the interposer: ("core", core layer), ("logic", 0),
+#: ("dram", DRAM layer), or None (the die's ``spacer`` material: bulk silicon, no power).
+_Content = tuple[str, int] | None
+
+
+@dataclass(frozen=True)
+class _Die:
+    """A die (or a stack of dies) on the interposer: its rectangle and its levels."""
+
+    tag: str  # suffix of its TIM blocks: core, mem (2.5d); chip<k>, mem<s> (chiplets)
+    rect: _Rect
+    levels: tuple[_Content, ...]
+    index: int | None = None  # the chiplet or DRAM stack number (chiplets), for stack.toml
+    cores: Grid | None = None  # a processor die's cores (default: the parameters' cores)
+    first_core: int = 0  # the number of its first core
+
+    def at(self, level: int) -> _Content:
+        return self.levels[level] if level < len(self.levels) else None
+
+    def active(self, level: int) -> bool:
+        return 0 <= level < len(self.levels) and self.levels[level] is not None
+
+
+def free_rects(
+    width: float, height: float, occupied: Sequence[_Rect], tol: float = 1e-9
+) -> list[_Rect]:
+    """Rectangles tiling ``[0, width] x [0, height]`` minus the ``occupied`` ones (which must
+    not overlap): vertical slabs at every die edge, the free intervals of each slab, slabs with
+    the same free interval merged; sorted by x, then y."""
+    xs = sorted({0.0, width, *(r.x for r in occupied), *(r.right for r in occupied)})
+    edges: list[float] = []
+    for x in xs:
+        if 0.0 <= x <= width and (not edges or x - edges[-1] > tol):
+            edges.append(x)
+    out: list[_Rect] = []
+    open_: dict[tuple[float, float], tuple[float, float]] = {}
+    for x0, x1 in zip(edges, edges[1:], strict=False):
+        covering = sorted((r.y, r.top) for r in occupied if r.x < x1 - tol and r.right > x0 + tol)
+        free: list[tuple[float, float]] = []
+        y = 0.0
+        for y0, y1 in covering:
+            if y0 - y > tol:
+                free.append((_r(y), _r(y0)))
+            y = max(y, y1)
+        if height - y > tol:
+            free.append((_r(y), _r(height)))
+        now: dict[tuple[float, float], tuple[float, float]] = {}
+        for iv in free:
+            start = open_[iv][0] if iv in open_ else x0
+            now[iv] = (start, x1)
+        for iv, (a, b) in open_.items():
+            if iv not in now:
+                out.append(_Rect(_r(a), iv[0], _r(b - a), _r(iv[1] - iv[0])))
+        open_ = now
+    for iv, (a, b) in open_.items():
+        out.append(_Rect(_r(a), iv[0], _r(b - a), _r(iv[1] - iv[0])))
+    return sorted(out, key=lambda r: (r.x, r.y))
+
+
+def _check_dies(dies: Sequence[_Die], width: float, height: float, what: str) -> None:
+    """Dies inside the interposer and apart from each other (1e-9 m), or a clear error."""
+    tol = 1e-9
+    for d in dies:
+        r = d.rect
+        if r.right > width + tol or r.top > height + tol:
+            raise InputError(
+                f"{what}: die {d.tag} ({r.x * 1e3:.6g}, {r.y * 1e3:.6g}) mm + "
+                f"{r.w * 1e3:.6g} x {r.h * 1e3:.6g} mm does not fit on the "
+                f"{width * 1e3:.6g} x {height * 1e3:.6g} mm interposer",
+                hint="move it or give a larger interposer_size",
+            )
+    for i, a in enumerate(dies):
+        for b in dies[i + 1 :]:
+            ra, rb = a.rect, b.rect
+            if (
+                ra.x < rb.right - tol
+                and rb.x < ra.right - tol
+                and ra.y < rb.top - tol
+                and rb.y < ra.top - tol
+            ):
+                raise InputError(
+                    f"{what}: dies {a.tag} and {b.tag} overlap",
+                    hint="give positions (bottom-left corners, e.g. 0,0;8mm,0) that keep "
+                    "the dies apart",
+                )
+
+
+def _interposer_size(p: FloorplanParams, dies: Sequence[_Die], what: str) -> tuple[float, float]:
+    """The interposer: ``interposer_size``, else the dies' bounding box + the margin."""
+    if p.interposer_size is not None:
+        width, height = _r(p.interposer_size[0]), _r(p.interposer_size[1])
+    else:
+        width = _r(max(d.rect.right for d in dies) + p.interposer_margin)
+        height = _r(max(d.rect.top for d in dies) + p.interposer_margin)
+    _check_dies(dies, width, height, what)
+    return width, height
+
+
+def _on_interposer(
+    p: FloorplanParams,
+    units: list[CoreUnit] | None,
+    dies: Sequence[_Die],
+    width: float,
+    height: float,
+) -> Stack:
+    """One stack: interposer, bond TIM, die levels separated by TIM layers, a last TIM.
+
+    At each level a die holds its content (cores, logic cores, banks) or, where it has none,
+    its ``spacer`` material; TIM layers hold TIM between two active levels of a die and the
+    die's spacer elsewhere over it (or one TIM block over everything with
+    ``tim_layers="full"``); the area without dies is ``filler`` in every die and TIM layer.
+    """
     b = _Builder(p.kind, "package", width, height)
     si = get_material(p.die_material)
     tim = get_material(p.tim_material)
     filler = get_material(p.filler)
     spacer = get_material(p.spacer)
     inter = get_material(p.interposer_material)
-    core_region = _Rect(0.0, _r((height - ch) / 2), cw, ch)
-    mem_region = _Rect(_r(cw + p.gap), _r((height - mh) / 2), mw, mh)
-    # gap and margins: always filler
-    margins = [_Rect(_r(cw), 0.0, p.gap, height)]
-    for r in (core_region, mem_region):
-        if r.y > 0:
-            margins.append(_Rect(r.x, 0.0, r.w, r.y))
-            margins.append(_Rect(r.x, _r(r.y + r.h), r.w, _r(height - r.y - r.h)))
+    margins = free_rects(width, height, [d.rect for d in dies])
+    full_tim = p.tim_layers == "full"
 
     def fill(
         layer_name: str, rect: _Rect, material: Material, base: Material
@@ -521,7 +667,6 @@ def _2_5d(p: FloorplanParams, units: list[CoreUnit] | None) -> list[Stack]:
     def margin_parts(layer_name: str, base: Material) -> list[tuple[Block, UnitInfo]]:
         return [fill(layer_name, r, filler, base) for r in margins]
 
-    # interposer and bond layer
     b.add(
         "interposer",
         "interposer",
@@ -536,64 +681,156 @@ def _2_5d(p: FloorplanParams, units: list[CoreUnit] | None) -> list[Stack]:
         ],
     )
     b.tim_layer(p)
-    n_levels = max(p.cores.nz, 1 + p.banks.nz)
-    first_core = n_levels - p.cores.nz  # core layers take the top levels, next to the sink
-
-    def core_layer(level: int) -> int | None:
-        return level - first_core if level >= first_core else None
-
+    n_levels = max(len(d.levels) for d in dies)
     for level in range(n_levels):
-        if level > 0:  # TIM between level-1 and level: TIM between dies, spacer elsewhere
+        if level > 0 and full_tim:
+            b.tim_layer(p)
+        elif level > 0:
             name = f"tim{b.n_tim}"
             stem = f"TIM{b.n_tim}"
             b.n_tim += 1
             parts: list[tuple[Block, UnitInfo]] = []
-            for tag, region, between_dies in (
-                ("core", core_region, level - 1 >= first_core),
-                ("mem", mem_region, level <= p.banks.nz),
-            ):
-                if between_dies:
-                    block_name = f"{stem}_{tag}"
-                    block = b.block(block_name, region.x, region.y, region.w, region.h, tim, tim)
+            for die in dies:
+                r = die.rect
+                if die.active(level - 1) and die.active(level):
+                    block_name = f"{stem}_{die.tag}"
+                    block = b.block(block_name, r.x, r.y, r.w, r.h, tim, tim)
                     parts.append((block, UnitInfo(block_name, name, "tim", material=tim.name)))
                 else:
-                    parts.append(fill(name, region, spacer, tim))
+                    parts.append(fill(name, r, spacer, tim))
             parts += margin_parts(name, tim)
             b.add(name, "tim", tim, p.tim_thickness, False, parts)
-        cl = core_layer(level)
-        contents = []
-        if cl is not None:
-            contents.append(f"core{cl}")
-        if level == 0:
-            contents.append("logic")
-        elif level <= p.banks.nz:
-            contents.append(f"dram{level - 1}")
+        contents: list[str] = []
+        for kind, label in (("core", "core"), ("logic", "logic"), ("dram", "dram")):
+            found = sorted({c[1] for d in dies if (c := d.at(level)) is not None and c[0] == kind})
+            contents += [label if kind == "logic" else f"{label}{n}" for n in found]
         name = "_".join(contents) if contents else f"spacer{level}"
         parts = []
-        if cl is not None:
-            parts += _core_parts(b, p, name, cl, core_region.x, core_region.y, units)
-        else:
-            parts.append(fill(name, core_region, spacer, si))
-        if level == 0:
-            parts += _logic_parts(b, p, name, mem_region.x, mem_region.y)
-        elif level <= p.banks.nz:
-            parts += _bank_parts(b, p, name, level - 1, mem_region.x, mem_region.y)
-        else:
-            parts.append(fill(name, mem_region, spacer, si))
+        for die in dies:
+            r = die.rect
+            content = die.at(level)
+            if content is None:
+                parts.append(fill(name, r, spacer, si))
+            elif content[0] == "core":
+                parts += _core_parts(
+                    b, p, name, content[1], r.x, r.y, units, die.index, die.cores, die.first_core
+                )
+            elif content[0] == "logic":
+                parts += _logic_parts(b, p, name, r.x, r.y, die.index)
+            else:
+                parts += _bank_parts(b, p, name, content[1], r.x, r.y, die.index)
         parts += margin_parts(name, si)
+        kinds = {u.kind for _, u in parts}
         kind = (
             "core"
-            if cl is not None
+            if kinds & {"core", "core_unit"}
             else "logic"
-            if level == 0
+            if "logic" in kinds
             else "dram"
-            if level <= p.banks.nz
+            if "bank" in kinds
             else "filler"
         )
-        power = any(u.kind in ("core", "core_unit", "bank", "logic") for _, u in parts)
+        power = bool(kinds & {"core", "core_unit", "bank", "logic"})
         b.add(name, kind, si, p.core_thickness, power, parts)
     b.tim_layer(p)
-    return [b.build(_package_config(p, width, height))]
+    return b.build(_package_config(p, width, height))
+
+
+def _core_levels(
+    p: FloorplanParams, n_levels: int, grid: Grid | None = None
+) -> tuple[_Content, ...]:
+    """A processor die's levels: its core layers (of ``grid``, default ``p.cores``) at the
+    bottom (cores in the logic layer) or at the top (spacer layout), its spacer elsewhere."""
+    nz = (p.cores if grid is None else grid).nz
+    cores: list[_Content] = [("core", layer) for layer in range(nz)]
+    rest: list[_Content] = [None] * (n_levels - nz)
+    if p.resolved_layout == "spacer":
+        return tuple(rest + cores)
+    return tuple(cores + rest)
+
+
+def _memory_levels(p: FloorplanParams) -> tuple[_Content, ...]:
+    return (("logic", 0), *(("dram", d) for d in range(p.banks.nz)))
+
+
+def _2_5d(p: FloorplanParams, units: list[CoreUnit] | None) -> list[Stack]:
+    cw, ch = p.cores.nx * p.core_width, p.cores.ny * p.core_height
+    mw, mh = p.banks.nx * p.bank_width, p.banks.ny * p.bank_height
+    height = _r(max(ch, mh))
+    n_levels = max(p.cores.nz, 1 + p.banks.nz)
+    m = p.interposer_margin
+    core_xy = p.core_pos if p.core_pos is not None else (m, _r(m + (height - ch) / 2))
+    mem_xy = p.mem_pos if p.mem_pos is not None else (_r(m + cw + p.gap), _r(m + (height - mh) / 2))
+    dies = [
+        _Die("core", _Rect(_r(core_xy[0]), _r(core_xy[1]), cw, ch), _core_levels(p, n_levels)),
+        _Die("mem", _Rect(_r(mem_xy[0]), _r(mem_xy[1]), mw, mh), _memory_levels(p)),
+    ]
+    width, height = _interposer_size(p, dies, "2.5d")
+    return [_on_interposer(p, units, dies, width, height)]
+
+
+def _grid_arrangement(
+    grid: Grid, sizes: Sequence[tuple[float, float]], gap: float, x0: float, height: float
+) -> list[tuple[float, float]]:
+    """Bottom-left corners of dies of ``sizes`` (row by row) in a ``grid``, ``gap`` apart, from
+    x = ``x0``, the grid centred in ``height``: each column as wide as its widest die, each
+    row as tall as its tallest, each die centred in its cell."""
+    cols = [max(sizes[j * grid.nx + i][0] for j in range(grid.ny)) for i in range(grid.nx)]
+    rows = [max(sizes[j * grid.nx + i][1] for i in range(grid.nx)) for j in range(grid.ny)]
+    y0 = (height - (sum(rows) + (grid.ny - 1) * gap)) / 2
+    xs = [x0 + sum(cols[:i]) + i * gap for i in range(grid.nx)]
+    ys = [y0 + sum(rows[:j]) + j * gap for j in range(grid.ny)]
+    out = []
+    for j in range(grid.ny):
+        for i in range(grid.nx):
+            w, h = sizes[j * grid.nx + i]
+            out.append((_r(xs[i] + (cols[i] - w) / 2), _r(ys[j] + (rows[j] - h) / 2)))
+    return out
+
+
+def _extent(grid: Grid, sizes: Sequence[tuple[float, float]], gap: float) -> tuple[float, float]:
+    """Width and height of :func:`_grid_arrangement`'s dies."""
+    cols = [max(sizes[j * grid.nx + i][0] for j in range(grid.ny)) for i in range(grid.nx)]
+    rows = [max(sizes[j * grid.nx + i][1] for i in range(grid.nx)) for j in range(grid.ny)]
+    return sum(cols) + (grid.nx - 1) * gap, sum(rows) + (grid.ny - 1) * gap
+
+
+def _chiplets(p: FloorplanParams, units: list[CoreUnit] | None) -> list[Stack]:
+    grids = list(p.chiplet_cores or [p.cores] * p.chiplets.per_layer)
+    chip_sizes = [(g.nx * p.core_width, g.ny * p.core_height) for g in grids]
+    mw, mh = p.banks.nx * p.bank_width, p.banks.ny * p.bank_height
+    mem_sizes = [(mw, mh)] * p.dram_stacks.per_layer
+    n_levels = max(*(g.nz for g in grids), 1 + p.banks.nz)
+    m = p.interposer_margin
+    # default arrangement: the chiplet grid at the left, the stack grid gap to its right,
+    # both centred vertically, everything gap apart, the margin all round
+    chip_w, chip_h = _extent(p.chiplets, chip_sizes, p.gap)
+    mem_h = _extent(p.dram_stacks, mem_sizes, p.gap)[1]
+    tall = max(chip_h, mem_h)
+    chips = list(p.chiplet_positions or ()) or [
+        (_r(x), _r(y)) for x, y in _grid_arrangement(p.chiplets, chip_sizes, p.gap, m, tall + 2 * m)
+    ]
+    stacks = list(p.stack_positions or ()) or _grid_arrangement(
+        p.dram_stacks, mem_sizes, p.gap, m + chip_w + p.gap, tall + 2 * m
+    )
+    firsts = [sum(g.total for g in grids[:k]) for k in range(len(grids))]
+    dies = [
+        _Die(
+            f"chip{k}",
+            _Rect(_r(x), _r(y), w, h),
+            _core_levels(p, n_levels, grids[k]),
+            k,
+            grids[k],
+            firsts[k],
+        )
+        for k, ((x, y), (w, h)) in enumerate(zip(chips, chip_sizes, strict=True))
+    ]
+    dies += [
+        _Die(f"mem{s}", _Rect(_r(x), _r(y), mw, mh), _memory_levels(p), s)
+        for s, (x, y) in enumerate(stacks)
+    ]
+    width, height = _interposer_size(p, dies, "chiplets")
+    return [_on_interposer(p, units, dies, width, height)]
 
 
 _BUILDERS: dict[str, Callable[[FloorplanParams, list[CoreUnit] | None], list[Stack]]] = {
@@ -601,11 +838,12 @@ _BUILDERS: dict[str, Callable[[FloorplanParams, list[CoreUnit] | None], list[Sta
     "3dmem": _3dmem,
     "2.5d": _2_5d,
     "3d": _3d,
+    "chiplets": _chiplets,
 }
 
 
 def generate(kind: str, **params: Any) -> list[Stack]:
-    """The thermal stacks of configuration ``kind`` (``ddr``, ``3dmem``, ``2.5d``, ``3d``).
+    """The thermal stacks of ``kind`` (``ddr``, ``3dmem``, ``2.5d``, ``3d``, ``chiplets``).
 
     Args:
         kind: configuration name; CoMeT's ``DDR``, ``3Dmem``, ``2_5D``, ``3D`` are aliases.
@@ -613,7 +851,7 @@ def generate(kind: str, **params: Any) -> list[Stack]:
             units, e.g. ``cores="4x4"``, ``core_size="3.4mm"``, ``banks="8x8x8"``).
 
     Returns:
-        ``[processor, memory]`` for ddr and 3dmem, ``[package]`` for 2.5d and 3d; each stack's
+        ``[processor, memory]`` for ddr and 3dmem, ``[package]`` for the others; each stack's
         ``meta`` holds ``configuration``, ``config`` (HotSpot keys), ``info`` and ``units``.
 
     Raises:
@@ -725,6 +963,8 @@ DEFAULT_FLOORPLANS: dict[str, tuple[str, dict[str, Any]]] = {
     "3dmem-16core": ("3dmem", {"cores": "4x4", "core_size": "1.707mm"}),
     "2.5d-16core": ("2.5d", {"cores": "4x4", "core_size": "1.707mm"}),
     "3d-16core": ("3d", {"cores": "4x4", "core_size": "1.707mm"}),
+    "2.5d-cores-in-logic-layer": ("2.5d", {"layout": "cores-in-logic-layer"}),
+    "chiplets": ("chiplets", {}),
 }
 
 

@@ -1,7 +1,9 @@
-"""Parameters of the four core-memory configurations (pydantic models, SI units, clear errors).
+"""Parameters of the core-memory configurations (pydantic models, SI units, clear errors).
 
 Lengths accept units: ``3.4mm``, ``50um``, ``0.5 mm``, ``1.2e-3 m``; a plain number is metres.
-Grids are ``AxB`` or ``AxBxC`` (C layers). :func:`parse_params` turns ``generate(kind, **params)``
+Grids are ``AxB`` or ``AxBxC`` (C layers). Positions are ``"x,y"`` (``"2mm,0"``) or ``[x, y]``;
+lists of positions are ``"x,y;x,y"`` or ``[[x, y], ...]``; sizes are ``"WxH"`` (``"30mmx20mm"``)
+or ``[w, h]``. :func:`parse_params` turns ``generate(kind, **params)``
 keywords into a validated :class:`FloorplanParams` or raises :class:`comet.errors.InputError` whose
 one-line message starts with the name of the offending parameter.
 """
@@ -24,7 +26,7 @@ from comet.errors import InputError
 from comet.floorplan.materials_lib import get_material
 
 #: Canonical configuration names.
-KINDS: tuple[str, ...] = ("ddr", "3dmem", "2.5d", "3d")
+KINDS: tuple[str, ...] = ("ddr", "3dmem", "2.5d", "3d", "chiplets")
 
 #: CoMeT's spellings (and a few obvious variants) -> canonical names.
 KIND_ALIASES: dict[str, str] = {
@@ -38,9 +40,22 @@ KIND_ALIASES: dict[str, str] = {
     "2-5d": "2.5d",
     "25d": "2.5d",
     "3d": "3d",
+    "chiplets": "chiplets",
+    "chiplet": "chiplets",
 }
 
-Kind = Literal["ddr", "3dmem", "2.5d", "3d"]
+Kind = Literal["ddr", "3dmem", "2.5d", "3d", "chiplets"]
+
+#: 2.5D layouts (``layout``): where the processor's active layer sits in the package.
+LAYOUTS: tuple[str, ...] = ("spacer", "cores-in-logic-layer")
+LAYOUT_ALIASES: dict[str, str] = {
+    "spacer": "spacer",
+    "cores-on-top": "spacer",
+    "cores-in-logic-layer": "cores-in-logic-layer",
+    "comet": "cores-in-logic-layer",
+    "cores-at-bottom": "cores-in-logic-layer",
+}
+Layout = Literal["spacer", "cores-in-logic-layer"]
 
 _UNITS = {
     "m": 1.0,
@@ -66,7 +81,8 @@ def canonical_kind(kind: str) -> str:
         return KIND_ALIASES[key]
     raise InputError(
         f"kind: unknown configuration {kind!r}",
-        hint="choose one of ddr, 3dmem, 2.5d, 3d (CoMeT's DDR, 3Dmem, 2_5D, 3D also work)",
+        hint="choose one of ddr, 3dmem, 2.5d, 3d, chiplets "
+        "(CoMeT's DDR, 3Dmem, 2_5D, 3D also work)",
     )
 
 
@@ -131,6 +147,86 @@ def parse_grid(value: Any) -> Grid:
     return Grid(*parts)
 
 
+def _split_pair(value: Any, sep: str, what: str) -> list[Any]:
+    if isinstance(value, list | tuple):
+        parts = list(value)
+    elif isinstance(value, str):
+        parts = [t.strip() for t in value.strip().lower().split(sep)]
+    else:
+        raise ValueError(f"{value!r} is not {what}")
+    if len(parts) != 2:
+        raise ValueError(f"{value!r} is not {what}")
+    return parts
+
+
+def parse_position(value: Any) -> tuple[float, float]:
+    """``(x, y)`` in m from ``"2mm,0"`` or ``[x, y]``; both must be >= 0."""
+    x, y = (parse_length(v) for v in _split_pair(value, ",", "a position x,y (e.g. 2mm,0)"))
+    if not (math.isfinite(x) and math.isfinite(y)) or x < 0 or y < 0:
+        raise ValueError(f"{value!r}: a position must be finite and >= 0")
+    return (x, y)
+
+
+def parse_positions(value: Any) -> tuple[tuple[float, float], ...]:
+    """Positions from ``"x,y;x,y"`` or ``[[x, y], ...]``."""
+    if isinstance(value, str):
+        items: list[Any] = [t for t in value.split(";") if t.strip()]
+    elif isinstance(value, list | tuple):
+        items = list(value)
+    else:
+        raise ValueError(f"{value!r} is not a list of positions (e.g. 0,0;8mm,0)")
+    if not items:
+        raise ValueError("the list of positions is empty")
+    return tuple(parse_position(v) for v in items)
+
+
+def parse_size(value: Any) -> tuple[float, float]:
+    """``(width, height)`` in m from ``"30mmx20mm"``, ``[w, h]`` or one length (a square)."""
+    if isinstance(value, str) and "x" not in value.lower():
+        w = h = parse_length(value)
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        w = h = float(value)
+    else:
+        w, h = (parse_length(v) for v in _split_pair(value, "x", "a size WxH (e.g. 30mmx20mm)"))
+    if not (math.isfinite(w) and math.isfinite(h)) or w <= 0 or h <= 0:
+        raise ValueError(f"{value!r}: a size must be positive")
+    return (w, h)
+
+
+def parse_grids(value: Any) -> tuple[Grid, ...]:
+    """Grids from ``"2x2;1x1"`` or ``["2x2", "1x1"]``."""
+    if isinstance(value, str):
+        items: list[Any] = [t for t in value.split(";") if t.strip()]
+    elif isinstance(value, list | tuple):
+        items = list(value)
+    else:
+        raise ValueError(f"{value!r} is not a list of AxB grids (e.g. 2x2;1x1)")
+    if not items:
+        raise ValueError("the list of grids is empty")
+    return tuple(parse_grid(v) for v in items)
+
+
+def _layout(value: Any) -> str:
+    key = str(value).strip().lower().replace("_", "-")
+    if key not in LAYOUT_ALIASES:
+        raise ValueError(f"unknown layout {value!r} (choose spacer or cores-in-logic-layer)")
+    return LAYOUT_ALIASES[key]
+
+
+def _tim_layers(value: Any) -> str:
+    key = str(value).strip().lower().replace("_", "-")
+    if key not in ("between-dies", "full"):
+        raise ValueError(f"{value!r} is not between-dies or full")
+    return key
+
+
+def _nonneg_length(value: Any) -> float:
+    metres = parse_length(value)
+    if not math.isfinite(metres) or metres < 0.0:
+        raise ValueError(f"must be a length >= 0, got {value!r}")
+    return metres
+
+
 def _positive_length(value: Any) -> float:
     metres = parse_length(value)
     if not math.isfinite(metres) or metres <= 0.0:
@@ -162,7 +258,25 @@ def _positive_number(value: Any) -> float:
 PositiveLength = Annotated[float, BeforeValidator(_positive_length)]
 PositiveNumber = Annotated[float, BeforeValidator(_positive_number)]
 GridSpec = Annotated[Grid, BeforeValidator(parse_grid)]
+GridList = Annotated[tuple[Grid, ...], BeforeValidator(parse_grids)]
 MaterialName = Annotated[str, BeforeValidator(_material_name)]
+NonNegLength = Annotated[float, BeforeValidator(_nonneg_length)]
+Position = Annotated[tuple[float, float], BeforeValidator(parse_position)]
+Positions = Annotated[tuple[tuple[float, float], ...], BeforeValidator(parse_positions)]
+Size = Annotated[tuple[float, float], BeforeValidator(parse_size)]
+LayoutName = Annotated[Layout, BeforeValidator(_layout)]
+TimLayers = Annotated[Literal["between-dies", "full"], BeforeValidator(_tim_layers)]
+
+#: Parameters that only the package-on-interposer configurations (2.5d, chiplets) take.
+_INTERPOSER_ONLY = ("layout", "tim_layers", "interposer_size", "interposer_margin")
+_2_5D_ONLY = ("core_pos", "mem_pos")
+_CHIPLETS_ONLY = (
+    "chiplets",
+    "chiplet_cores",
+    "dram_stacks",
+    "chiplet_positions",
+    "stack_positions",
+)
 
 
 class FloorplanParams(BaseModel):
@@ -171,22 +285,54 @@ class FloorplanParams(BaseModel):
     Geometry:
         cores: cores per layer and core layers, ``AxB[xC]`` (default 2x2).
         core_width, core_height: size of one core (3.414 mm); ``core_size`` sets both.
-        banks: banks per layer and DRAM layers (ddr: 4x4, one die; others: 4x4x8).
+        banks: banks per layer and DRAM layers (ddr: 4x4, one die; chiplets: 4x4x4 per stack,
+            a 4-high HBM2 stack (JEDEC JESD235); others: 4x4x8, CoMeT's).
         bank_width, bank_height: size of one bank (1.707 mm); ``bank_size`` sets both. A logic
             core ``LC_i`` (3dmem, 2.5d) has the footprint of the vault above it (one bank).
-        gap: 2.5d only, distance between the core die and the memory stack (1.3 mm).
+        gap: 2.5d: distance between the core die and the memory stack (1.3 mm: CoMeT's
+            config/hotspot/2_5D, ``--core_mem_distance 1.3mm``); chiplets: the distance between
+            neighbouring dies of the default arrangement.
         cores_at_bottom: 3d only; False (CoMeT) puts the cores next to the spreader, True puts
             them farthest from it, under the DRAM.
         channels: ddr only, number of channels; banks are split into equal contiguous groups.
         core_units: optional per-core unit template (``.toml`` of fractions or ``.flp`` of the
             core's size), or ``builtin`` for ``templates/core_units.toml``; units are named
             ``C_<i>_<unit>``.
+    Packages on an interposer (2.5d, chiplets):
+        layout: ``spacer`` (2.5d default): the processor's cores are the top die level, next
+            to the heat sink, on a ``spacer`` column down to the interposer;
+            ``cores-in-logic-layer`` (chiplets default; CoMeT's 2.5D): the cores are in the
+            bottom die level beside the memory's logic die, with the ``spacer`` material above
+            them in every DRAM and TIM layer (silicon: the processor die's bulk, a flip-chip die
+            as thick as the memory stack; ``comet_air``: CoMeT's filler).
+        tim_layers: ``between-dies`` (default): TIM only between bonded dies, the die's
+            ``spacer`` column and the ``filler`` elsewhere; ``full``: every TIM layer is one
+            TIM block over the whole interposer (CoMeT's files).
+        interposer_size: ``WxH`` of the interposer (default: the dies' bounding box plus
+            ``interposer_margin``); the area without dies is ``filler``.
+        interposer_margin: filler around the dies' bounding box (0, as CoMeT).
+        core_pos, mem_pos: 2.5d: bottom-left corner of the core die and of the memory stack
+            on the interposer (default: the core die at the left, the memory ``gap`` to its
+            right, both centred vertically).
+    Chiplets (``chiplets``: N core chiplets and M DRAM stacks on an interposer):
+        chiplets: core chiplets ``AxB`` (2x1), each of ``cores`` cores of ``core_size``;
+            cores are numbered chiplet by chiplet.
+        chiplet_cores: chiplets of different sizes: one core grid ``AxB[xC]`` per chiplet
+            (``"2x2;1x1"``), instead of ``cores`` for all; ``chiplets`` defaults to one row.
+        dram_stacks: DRAM stacks ``AxB`` (1x2), each a logic die of one ``LC_i`` per vault and
+            ``banks`` (``AxBxC``: C DRAM dies) of ``bank_size``; banks and logic cores are
+            numbered stack by stack, vaults are global (stack s, position v: s * A*B + v).
+        chiplet_positions, stack_positions: bottom-left corners of each chiplet / stack (default:
+            the chiplets in an AxB grid at the left, the stacks in an AxB grid ``gap`` to their
+            right, everything ``gap`` apart and centred vertically).
     Layers:
         core_thickness, bank_thickness, logic_thickness (50 um), tim_thickness (20 um),
         interposer_thickness (50 um); die_material, tim_material, interposer_material;
-        filler (2.5d gaps and margins, default ``mold_compound``), spacer (2.5d, the material
-        under the core die down to the interposer, default ``silicon``: a processor die as
-        thick as the memory stack, as in real 2.5D packages where the lid touches both dies).
+        filler (2.5d, chiplets: the area without dies, default ``mold_compound``), spacer
+        (2.5d, chiplets: a die's material at the levels where it has no cores, logic cores or
+        banks: under the cores in the spacer layout, above them in cores-in-logic-layer;
+        default ``silicon``: a processor die as thick as the memory stack, as in real 2.5D
+        packages where the lid touches both dies).
     Package (HotSpot keys of each stack's ``hotspot.config``):
         r_convec (0.1 K/W), c_convec (140.4 J/K), spreader_thickness (1 mm), spreader_margin
         (20 mm: spreader side = die side + margin, as CoMeT), sink_thickness (6.9 mm),
@@ -212,6 +358,17 @@ class FloorplanParams(BaseModel):
     cores_at_bottom: bool = False
     channels: int = 1
     core_units: str | None = None
+    layout: LayoutName | None = None
+    tim_layers: TimLayers = "between-dies"
+    interposer_size: Size | None = None
+    interposer_margin: NonNegLength = 0.0
+    core_pos: Position | None = None
+    mem_pos: Position | None = None
+    chiplets: GridSpec = Grid(2, 1, 1)
+    chiplet_cores: GridList | None = None
+    dram_stacks: GridSpec = Grid(1, 2, 1)
+    chiplet_positions: Positions | None = None
+    stack_positions: Positions | None = None
 
     core_thickness: PositiveLength = 50e-6
     bank_thickness: PositiveLength = 50e-6
@@ -260,6 +417,13 @@ class FloorplanParams(BaseModel):
                 data.setdefault(h, size)
         if data.get("kind") == "ddr" and "banks" not in data:
             data["banks"] = Grid(4, 4, 1)
+        if data.get("kind") == "chiplets" and "chiplet_cores" in data and "chiplets" not in data:
+            try:
+                data["chiplets"] = Grid(len(parse_grids(data["chiplet_cores"])), 1, 1)
+            except ValueError as err:
+                raise ValueError(f"chiplet_cores: {err}") from None
+        if data.get("kind") == "chiplets" and "banks" not in data:
+            data["banks"] = Grid(4, 4, 4)  # a 4-high stack per DRAM stack (HBM2 4-Hi)
         return data
 
     @model_validator(mode="after")
@@ -291,14 +455,50 @@ class FloorplanParams(BaseModel):
                     f"{bw * 1e3:.6g} x {bh * 1e3:.6g} mm vs cores {cw * 1e3:.6g} x "
                     f"{ch * 1e3:.6g} mm (change banks, bank_width/bank_height or core size)"
                 )
-        if self.kind == "2.5d" and not (
+        given = self.model_fields_set
+        on_interposer = self.kind in ("2.5d", "chiplets")
+        for names, ok, where in (
+            (_INTERPOSER_ONLY, on_interposer, "2.5d and chiplets"),
+            (_2_5D_ONLY, self.kind == "2.5d", "2.5d"),
+            (_CHIPLETS_ONLY, self.kind == "chiplets", "chiplets"),
+        ):
+            for name in names:
+                if name in given and getattr(self, name) is not None and not ok:
+                    raise ValueError(f"{name}: only {where} take this parameter, not {self.kind}")
+        if on_interposer and not (
             self.core_thickness == self.bank_thickness == self.logic_thickness
         ):
             raise ValueError(
-                "core_thickness: in 2.5d the dies side by side share their layers, so "
+                f"core_thickness: in {self.kind} the dies side by side share their layers, so "
                 "core_thickness, bank_thickness and logic_thickness must be equal"
             )
+        if self.kind == "chiplets":
+            for grid_name, name, positions, grid in (
+                ("chiplets", "chiplet_positions", self.chiplet_positions, self.chiplets),
+                ("dram_stacks", "stack_positions", self.stack_positions, self.dram_stacks),
+            ):
+                if grid.nz != 1:
+                    raise ValueError(f"{grid_name}: give AxB, got {grid}")
+                cores = self.chiplet_cores if grid_name == "chiplets" else None
+                if cores is not None and len(cores) != grid.per_layer:
+                    raise ValueError(
+                        f"chiplet_cores: {len(cores)} core grids for "
+                        f"{grid.per_layer} chiplets ({grid.nx}x{grid.ny})"
+                    )
+                if positions is not None and len(positions) != grid.per_layer:
+                    raise ValueError(
+                        f"{name}: {len(positions)} positions for {grid.per_layer} dies "
+                        f"({grid.nx}x{grid.ny})"
+                    )
         return self
+
+    @property
+    def resolved_layout(self) -> str:
+        """``layout``, or the configuration's default (2.5d: spacer, chiplets: cores in the
+        logic layer)."""
+        if self.layout is not None:
+            return self.layout
+        return "cores-in-logic-layer" if self.kind == "chiplets" else "spacer"
 
 
 def parse_params(kind: str, params: dict[str, Any]) -> FloorplanParams:

@@ -20,7 +20,7 @@ Example::
     [[layers]]            # HotSpot's LCF order: index 0 = farthest from the heat sink
     index = 0
     name = "logic"
-    kind = "logic"        # core | dram | logic | tim | interposer | mixed
+    kind = "logic"        # core | dram | logic | tim | interposer | mixed | filler
     thickness = 5e-05     # m
     material = "silicon"
     power = true
@@ -31,8 +31,9 @@ Example::
     layer = "dram1"
     kind = "bank"         # core | core_unit | bank | logic | filler | tim | interposer
     bank = 17
-    vault = 1             # 3dmem, 2.5d, 3d: the x-y position (logic core LC_1 below it)
+    vault = 1             # 3dmem, 2.5d, 3d, chiplets: the x-y position (logic core LC_1 below)
     bank_layer = 1        # DRAM layer, counted in LCF order
+    die = 0               # chiplets only: the DRAM stack (banks, logic) or chiplet (cores)
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ from comet.errors import InputError
 from comet.toml_write import toml_value
 
 FORMAT_VERSION = 1
-LAYER_KINDS = ("core", "dram", "logic", "tim", "interposer", "mixed")
+LAYER_KINDS = ("core", "dram", "logic", "tim", "interposer", "mixed", "filler")
 UNIT_KINDS = ("core", "core_unit", "bank", "logic", "filler", "tim", "interposer")
 
 
@@ -68,6 +69,7 @@ class UnitInfo:
         channel: ddr: the channel of the bank.
         vault: 3dmem, 2.5d, 3d: the vault (x-y position) of a bank or logic core.
         bank_layer: DRAM layer of the bank (0 = first DRAM layer in LCF order).
+        die: chiplets: the core chiplet (cores) or the DRAM stack (banks, logic cores).
     """
 
     name: str
@@ -80,6 +82,7 @@ class UnitInfo:
     channel: int | None = None
     vault: int | None = None
     bank_layer: int | None = None
+    die: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
