@@ -190,8 +190,7 @@ def run(
     cfg = load_config(config, overrides)
     for spec in policies:
         cfg.policies.plugins.append(PolicySpec(name=_absolute_policy(spec)))
-    sim = Simulation(cfg)
-    sim.build()
+    sim = Simulation(cfg)  # built by run(), into the run directory (back ends keep files there)
     path = Path(out_dir) if out_dir else Path("runs") / cfg.name
     progress = _Progress(quiet, cfg.name)
     try:

@@ -13,6 +13,7 @@ protocols.
 from __future__ import annotations
 
 import os
+import shutil
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -396,6 +397,7 @@ class Simulation:
             self.build()
         else:
             path = Path(out_dir) if out_dir is not None else Path("runs") / cfg.name
+            existed = path.exists()
             writer = RunWriter(
                 path,
                 name=cfg.name,
@@ -407,7 +409,10 @@ class Simulation:
             try:
                 self.build(run_dir=writer.path)
             except BaseException as err:
+                # bad input found while building: nothing of the run is left behind
                 writer.close("failed", error=f"{type(err).__name__}: {err}")
+                if not existed:
+                    shutil.rmtree(writer.path, ignore_errors=True)
                 raise
         u = self.units
         items: list[Recorder] = list(recorders)
