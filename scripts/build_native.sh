@@ -222,11 +222,12 @@ build_sniper() (  # a subshell: the PATH change stays inside
 
 start=$(date +%s)
 apt_packages
-wants hotspot && build_hotspot
-wants mcpat && build_mcpat
-wants sniper && build_sniper
+# (not "wants x && build_x": bash ignores set -e inside a function called from an && list)
+if wants hotspot; then build_hotspot; fi
+if wants mcpat; then build_mcpat; fi
+if wants sniper; then build_sniper; fi
 log "done in $(( $(date +%s) - start )) s. Point comet at the tools with:"
-wants hotspot && echo "export COMET_HOTSPOT=$PREFIX/hotspot/hotspot"
-wants mcpat && echo "export COMET_MCPAT=$PREFIX/mcpat/mcpat"
-wants sniper && echo "export SNIPER_ROOT=$PREFIX/sniper"
+if wants hotspot; then echo "export COMET_HOTSPOT=$PREFIX/hotspot/hotspot"; fi
+if wants mcpat; then echo "export COMET_MCPAT=$PREFIX/mcpat/mcpat"; fi
+if wants sniper; then echo "export SNIPER_ROOT=$PREFIX/sniper"; fi
 echo "Check with: comet doctor"

@@ -202,3 +202,26 @@ def test_doctor_options_override_and_report_bad_paths(tmp_path: Path, bare_env: 
     assert os.fspath(tmp_path / "no-hotspot") in result.output
     # Sniper's parts are listed only when Sniper itself is usable
     assert "DynamoRIO frontend" not in result.output
+
+
+def _real_tool(var: str) -> str:
+    value = os.environ.get(var, "")
+    if not value:
+        pytest.skip(f"${var} not set (a native build, see README 'Native tools')")
+    return value
+
+
+@pytest.mark.native
+def test_real_hotspot_and_mcpat():
+    hotspot = native.find_hotspot(_real_tool("COMET_HOTSPOT"))
+    assert native.hotspot_version(hotspot) == "7.x"
+    mcpat = native.find_mcpat(_real_tool("COMET_MCPAT"))
+    assert native.mcpat_version(mcpat) == "1.3 of Feb, 2015"
+
+
+@pytest.mark.native
+def test_real_sniper_build():
+    root = native.find_sniper(_real_tool("SNIPER_ROOT"))
+    assert native.sniper_version(root).startswith("Version 8.1")
+    assert Path(native.find_sniper_dr_frontend(root).drrun).name == "drrun"
+    assert native.sniper_counts_dram_banks(root)
