@@ -198,9 +198,10 @@ build_sniper() (  # a subshell: the PATH change stays inside
     if [ ! -e "$root/frontend/dr-frontend/build/libdr-frontend.so" ]; then
         log "Sniper: DynamoRIO frontend"
         mkdir -p "$root/frontend/dr-frontend/build"
+        # no CMAKE_BUILD_TYPE: DynamoRIO's exported targets carry only its own configuration
+        # and configure_DynamoRIO_client() sets the client's flags to match
         (cd "$root/frontend/dr-frontend/build" \
-            && cmake -DCMAKE_BUILD_TYPE=Release -DDynamoRIO_DIR="$root/dynamorio/build/cmake" .. \
-            && make -j"$JOBS")
+            && cmake -DDynamoRIO_DIR="$root/dynamorio/build/cmake" .. && make -j"$JOBS")
     fi
 
     # config/sniper.py as Sniper's "configscripts" target writes it; run-sniper and
