@@ -32,10 +32,12 @@ def main(argv: list[str]) -> int:
         {int(m.group(1)) for k in results if (m := re.fullmatch(r"dram\.bank(\d+)-reads", k))}
     )
     if not banks:
-        print(f"{argv[1]}: no dram.bankN-reads statistics (perf_model/dram/bank_stats/banks unset?)")
+        print(f"{argv[1]}: no dram.bankN-reads statistics (bank_stats/banks not set?)")
         return 2
     ok = True
-    for ctrl, (reads, writes) in enumerate(zip(results["dram.reads"], results["dram.writes"])):
+    for ctrl, (reads, writes) in enumerate(
+        zip(results["dram.reads"], results["dram.writes"], strict=True)
+    ):
         per_r = [results[f"dram.bank{b}-reads"][ctrl] for b in banks]
         per_w = [results[f"dram.bank{b}-writes"][ctrl] for b in banks]
         if reads == writes == sum(per_r) == sum(per_w) == 0:
