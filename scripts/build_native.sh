@@ -17,7 +17,8 @@
 #   hotspot/hotspot, hotspot/hotfloorplan     HotSpot 7.0 (default build: RK4 + multigrid)
 #   mcpat/mcpat                               McPAT 1.3, 64-bit
 #   sniper/                                   SNIPER_ROOT: run-sniper, record-trace, lib/sniper,
-#                                             xed_kit/, dynamorio/build/, frontend/dr-frontend/build/
+#                                             xed_kit/, dynamorio/build/, frontend/dr-frontend/build/,
+#                                             mcpat/mcpat-1.0 -> ../../mcpat/mcpat (tools/mcpat.py)
 #   src/                                      HotSpot and McPAT sources and objects
 # Idempotent: a part whose outputs exist is skipped (remove them to rebuild).
 set -euo pipefail
@@ -163,6 +164,7 @@ build_sniper() (  # a subshell: the PATH change stays inside
     checkout "$SNIPER_SRC" "$SNIPER_URL" "$SNIPER_REV" "$root"
     apply_patch "$root" "$PATCHES/sniper-no-pin-no-torch.patch"
     apply_patch "$root" "$PATCHES/sniper-dram-bank-stats.patch"
+    apply_patch "$root" "$PATCHES/sniper-mcpat13.patch"
     # the neural-network branch predictor needs libtorch: compiled out (the patch drops its use)
     rm -f "$root"/common/performance_model/branch_predictors/nn_branch_predictor.{h,cc}
 
@@ -217,6 +219,12 @@ build_sniper() (  # a subshell: the PATH change stays inside
         echo 'torch_home="libtorch"'
         echo "git_revision=\"$(git -C "$root" rev-parse HEAD 2>/dev/null || echo "$SNIPER_REV")\""
     } > "$root/config/sniper.py"
+    # Sniper's tools/mcpat.py runs ROOT/mcpat/mcpat-1.0: McPAT 1.3 when this script built it
+    # (the patch above turns McPAT's power gating off, with which 1.3 spins for many minutes)
+    if [ -x "$PREFIX/mcpat/mcpat" ]; then
+        mkdir -p "$root/mcpat"
+        ln -sfn ../../mcpat/mcpat "$root/mcpat/mcpat-1.0"
+    fi
     (cd "$root" && python3 ./tools/makebuildscripts.py "$root" "$root/sde_kit" "$root/pin_kit" \
         "$root/dynamorio/build" gcc g++ intel64)
 )
