@@ -79,7 +79,7 @@ log() { printf '\n[build_native %s] %s\n' "$(date +%H:%M:%S)" "$*"; }
 
 # --- Debian packages -------------------------------------------------------------------------
 apt_packages() {
-    local pkgs="build-essential git cmake python3 python3-dev zlib1g-dev libbz2-dev \
+    local pkgs="build-essential git cmake perl python3 python3-dev zlib1g-dev libbz2-dev \
 libsqlite3-dev libboost-dev"
     local missing=""
     for p in $pkgs; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
