@@ -30,6 +30,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "validate",
         "Compare comet's solver with a HotSpot binary on a case folder.",
     ),
+    "doctor": ("comet.cli.doctor", "doctor", "Which native tools comet finds."),
 }
 
 
