@@ -26,6 +26,7 @@ its process group.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -236,22 +237,17 @@ class SniperPerformance:
             except (OSError, subprocess.TimeoutExpired):
                 pass
         if proc is not None:
-            try:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(proc.pid, signal.SIGTERM)
-            except (ProcessLookupError, PermissionError):
-                pass
             try:
                 proc.wait(timeout=5)
             except subprocess.TimeoutExpired:
-                try:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
                     os.killpg(proc.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
                 proc.wait()
-            try:  # children (frontends) that outlived the launcher
+            # children (frontends) that outlived the launcher
+            with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(proc.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
         for s in (self._conn, self._listener):
             if s is not None:
                 s.close()
@@ -277,8 +273,10 @@ class SniperPerformance:
         for k, v in self.timing.items():
             out[f"{k}_median_s"] = float(np.median(v)) if v else 0.0
         wait = sum(self.timing["wait"])
-        bridge = sum(self.timing["exchange"]) + sum(self.timing["sniper_read"]) + sum(
-            self.timing["sniper_apply"]
+        bridge = (
+            sum(self.timing["exchange"])
+            + sum(self.timing["sniper_read"])
+            + sum(self.timing["sniper_apply"])
         )
         out["bridge_share"] = bridge / wait if wait > 0 else 0.0
         return out
@@ -295,7 +293,8 @@ class SniperPerformance:
         assert self._system is not None
         root = Path(self._command0[0]).resolve().parent if self.launcher is None else Path(".")
         epoch_fs = round(self._system.epoch_s * 1e15)
-        args = f"sock={self._sock_path},epoch_fs={epoch_fs},root={root},banks={self._system.n_banks}"
+        banks = self._system.n_banks
+        args = f"sock={self._sock_path},epoch_fs={epoch_fs},root={root},banks={banks}"
         if any(ch in args for ch in " \t\n\"'"):
             raise InputError(
                 f"Sniper's script arguments cannot hold spaces or quotes: {args}",
@@ -398,10 +397,8 @@ class SniperPerformance:
 
     def _wait_exit(self, seconds: float) -> None:
         if self._proc is not None:
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 self._proc.wait(timeout=seconds)
-            except subprocess.TimeoutExpired:
-                pass
 
     def _receive(self, timeout: float, when: str) -> dict[str, Any]:
         """One JSON record, polling Sniper's liveness while waiting."""

@@ -1,3 +1,4 @@
+# mypy: ignore-errors
 """comet's script inside Sniper: one JSON record per epoch, in lockstep with comet.
 
 Run by Sniper's embedded CPython (3.11, isolated: PYTHONPATH is ignored) as
@@ -115,29 +116,39 @@ class Bridge:
     def _getters(self):
         n = self.ncores
         self.getters = {}  # name -> list of getters per core (None where missing)
-        self.getters["instructions"] = [probe("performance_model", c, "instruction_count")
-                                        for c in range(n)]
-        self.getters["elapsed_fs"] = [probe("performance_model", c, "elapsed_time")
-                                      for c in range(n)]
-        self.getters["idle_fs"] = [probe("performance_model", c, "idle_elapsed_time")
-                                   for c in range(n)]
+        self.getters["instructions"] = [
+            probe("performance_model", c, "instruction_count") for c in range(n)
+        ]
+        self.getters["elapsed_fs"] = [
+            probe("performance_model", c, "elapsed_time") for c in range(n)
+        ]
+        self.getters["idle_fs"] = [
+            probe("performance_model", c, "idle_elapsed_time") for c in range(n)
+        ]
         for obj, metric in CPI_METRICS + EVENT_METRICS:
             gs = [probe(obj, c, metric) for c in range(n)]
             if any(g is not None for g in gs):
-                key = metric if obj in ("interval_timer", "performance_model") and \
-                    metric.startswith("cpi") else obj + "." + metric
+                key = (
+                    metric
+                    if obj in ("interval_timer", "performance_model") and metric.startswith("cpi")
+                    else obj + "." + metric
+                )
                 self.getters[key] = gs
         # DRAM controllers: the cores that have one
         self.controllers = [c for c in range(n) if probe("dram", c, "reads") is not None]
-        self.dram = {m: [probe("dram", c, m) for c in self.controllers]
-                     for m in ("reads", "writes", "total-access-latency")}
+        self.dram = {
+            m: [probe("dram", c, m) for c in self.controllers]
+            for m in ("reads", "writes", "total-access-latency")
+        }
         self.bank = None
         if self.n_banks and self.controllers:
             first = probe("dram", self.controllers[0], "bank0-reads")
             if first is not None:
                 self.bank = {
-                    kind: [[probe("dram", c, "bank%d-%s" % (b, kind)) for b in range(self.n_banks)]
-                           for c in self.controllers]
+                    kind: [
+                        [probe("dram", c, f"bank{b}-{kind}") for b in range(self.n_banks)]
+                        for c in self.controllers
+                    ]
                     for kind in ("reads", "writes")
                 }
         self.last = None
@@ -150,12 +161,14 @@ class Bridge:
         dram = {k: [value(g) for g in gs] for k, gs in self.dram.items()}
         bank = None
         if self.bank is not None:
-            bank = {k: [sum(value(rows[b]) for rows in per) for b in range(self.n_banks)]
-                    for k, per in self.bank.items()}
+            bank = {
+                k: [sum(value(rows[b]) for rows in per) for b in range(self.n_banks)]
+                for k, per in self.bank.items()
+            }
         return now, dram, bank
 
     def _delta(self, now, last):
-        return {k: [a - b for a, b in zip(v, last[k])] for k, v in now.items()}
+        return {k: [a - b for a, b in zip(v, last[k], strict=True)] for k, v in now.items()}
 
     def record(self, time_fs, end=False):
         t0 = time.perf_counter()
@@ -209,8 +222,7 @@ class Bridge:
             mhz = int(mhz)
             if mhz != self.freq[c]:
                 if mhz <= 0:
-                    raise ValueError("frequency %d MHz for core %d (0 marks a core broken)"
-                                     % (mhz, c))
+                    raise ValueError(f"frequency {mhz} MHz for core {c} (0 marks a core broken)")
                 sim.dvfs.set_frequency(c, mhz)
                 self.freq[c] = mhz
         for t, core in enumerate(reply.get("affinity") or []):
@@ -221,7 +233,7 @@ class Bridge:
                 continue  # not created yet: comet repeats the placement every epoch
             mask = [c == core for c in range(self.ncores)]
             if not sim.thread.set_thread_affinity(t, mask):
-                raise ValueError("Sniper refused to place thread %d on core %d" % (t, core))
+                raise ValueError(f"Sniper refused to place thread {t} on core {core}")
             self.affinity[t] = core
         self.t_apply = time.perf_counter() - t0
 
