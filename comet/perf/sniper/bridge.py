@@ -131,6 +131,7 @@ class SniperPerformance:
         self._log: Any = None
         self._ended = False
         self._closed = False
+        self._blocked = False  # Sniper sent a record and waits for the reply
         self._epoch = 0
         self._epoch_start_s = 0.0
         self.output_dir: Path | None = None
@@ -230,7 +231,7 @@ class SniperPerformance:
             return
         self._closed = True
         proc = self._proc
-        if proc is not None and proc.poll() is None and self._conn is not None:
+        if proc is not None and proc.poll() is None and self._blocked:
             try:  # Sniper blocks on a reply: let it end cleanly
                 self._send({"stop": True})
                 proc.wait(timeout=30)
@@ -388,6 +389,7 @@ class SniperPerformance:
 
     def _send(self, msg: Mapping[str, Any]) -> None:
         assert self._conn is not None
+        self._blocked = False
         try:
             self._conn.sendall((json.dumps(msg, separators=(",", ":")) + "\n").encode())
         except OSError as err:
@@ -430,6 +432,7 @@ class SniperPerformance:
         if msg.get("type") == "error":
             self._wait_exit(5.0)
             raise SniperError(f"Sniper refused in {when}: {msg.get('message')}")
+        self._blocked = not msg.get("end", False)
         return dict(msg)
 
     def _reply(self, inputs: EpochInputs) -> dict[str, Any]:
