@@ -336,3 +336,50 @@ def test_cpi_mapping_and_counter_fill():
     np.testing.assert_allclose(c.events["branches"], [10, 1])
     np.testing.assert_allclose(c.events["cycles"], [0.8e-6 * 1e9, 0.7e-6 * 2e9])
     assert not c.has_bank_counts
+
+
+# ---------------------------------------------------------------------------------------------
+# comet's Sniper-side script itself, run by a fake run-sniper against fake ``sim`` modules
+
+FAKE_SNIPER = Path(__file__).parent / "fake_sniper"
+
+
+def test_sniper_side_script_in_a_fake_sniper(tmp_path, traces):
+    a = traces("a.sift", instructions=1e9, ipc=1.0)
+    b = traces("b.sift", instructions=3.5e6, ipc=2.0)  # 0.875 ms at 2 GHz
+    model = SniperPerformance(sniper_root=str(FAKE_SNIPER), stats_every=1, epoch_timeout=30)
+    model.start(_system(tmp_path, run_dir=tmp_path / "run"))
+    model.admit(_job(0, a))
+    model.admit(_job(1, b))
+    try:
+        fin = model.step(_inputs([3e9, 2e9], [0, 1]))
+        assert model.hello["nthreads"] == 2 and model.hello["bank_counts"]
+        np.testing.assert_allclose(model.counters.instructions, [3e6, 3.5e6], rtol=1e-6)
+        assert [(t, c) for t, c, _ in fin] == [(1, 1)]
+        assert fin[0][2] == pytest.approx(0.875e-3, abs=1e-6)
+        np.testing.assert_allclose(model.sniper_freq_hz, [3e9, 2e9])
+        assert model.counters.has_bank_counts
+        assert model.counters.bank_reads.sum() == pytest.approx(
+            sum(model.last_record["dram"]["reads"])
+        )
+        model.step(_inputs([1e9, 2e9], [-1, 0]))  # thread 0 moves to core 1
+        assert model.placement[0] == 1
+        np.testing.assert_allclose(model.counters.instructions, [0, 2e6], rtol=1e-6)
+        np.testing.assert_allclose(model.counters.compute_time, [0, 1e-3], rtol=1e-6)
+    finally:
+        model.close()
+    log = (tmp_path / "run" / "sniper" / "sniper.log").read_text()
+    assert "to 3000 MHz" in log and "to 1000 MHz" in log
+    assert "stats written: comet-0,comet-1,comet-2" in log  # ended by comet's stop
+
+
+def test_sniper_side_script_reports_a_refused_placement(tmp_path, traces):
+    a = traces("a.sift", instructions=1e9, refuse_affinity=True)
+    model = SniperPerformance(sniper_root=str(FAKE_SNIPER), epoch_timeout=30)
+    model.start(_system(tmp_path))
+    model.admit(_job(0, a))
+    try:
+        with pytest.raises(SniperError, match="refused in epoch 1.*place thread 0 on core 1"):
+            model.step(_inputs([2e9, 2e9], [-1, 0]))
+    finally:
+        model.close()

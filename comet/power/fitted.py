@@ -139,7 +139,14 @@ def load_table(source: str | os.PathLike[str] | None = None) -> PowerTable:
     if source is None:
         res = files("comet.power").joinpath(f"data/{BUILTIN_TABLE}")
         where = f"comet/power/data/{BUILTIN_TABLE}"
-        text = res.read_text(encoding="utf-8")
+        try:
+            text = res.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise InputError(
+                "power.core = 'fitted': comet has no built-in table in this install",
+                path=where,
+                hint="give [power] table = 'my-table.toml', written by comet fit-power",
+            ) from None
     else:
         path = Path(source)
         where = str(path)

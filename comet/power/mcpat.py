@@ -31,7 +31,6 @@ def rates_from_stats(stats: Mapping[str, Sequence[float]], core: int, seconds: f
     rates: dict[str, float] = {}
     for name, keys in EVENTS.items():
         rates[name] = sum(float(stats[k][core]) for k in keys if k in stats) / seconds
-    rates["l1d_accesses"] = rates["l1d_loads"] + rates["l1d_stores"]
     rates["instructions"] = float(stats["performance_model.instruction_count"][core]) / seconds
     busy_fs = 0.0
     for key, values in stats.items():

@@ -88,6 +88,8 @@ class SniperPerformance:
         stall_activity: activity of a core stalled on DRAM relative to computing, for
             ``active_time`` (default 0.25, comet's ``cores.stall_activity`` default).
         sim_end: ``--sim-end`` of a multi-program run (``last``: run until every trace ends).
+        stats_every: write Sniper's own statistics (``comet-<epoch>`` snapshots in its
+            ``sim.stats.sqlite3``) every that many epochs; 0 = only Sniper's usual ones.
     """
 
     name = "sniper"
@@ -103,6 +105,7 @@ class SniperPerformance:
         start_timeout: float = 120.0,
         stall_activity: float = 0.25,
         sim_end: str = "last",
+        stats_every: int = 0,
     ) -> None:
         if epoch_timeout <= 0 or start_timeout <= 0:
             raise InputError("perf.epoch_timeout / perf.start_timeout: must be positive")
@@ -119,6 +122,9 @@ class SniperPerformance:
         self.start_timeout = float(start_timeout)
         self.stall_activity = float(stall_activity)
         self.sim_end = sim_end
+        if stats_every < 0:
+            raise InputError("perf.stats_every: must be >= 0")
+        self.stats_every = int(stats_every)
         self.counters: EpochCounters = EpochCounters.zeros(0, 0)
         self._system: PerfSystem | None = None
         self._jobs: list[Job] = []
@@ -295,7 +301,10 @@ class SniperPerformance:
         root = Path(self._command0[0]).resolve().parent if self.launcher is None else Path(".")
         epoch_fs = round(self._system.epoch_s * 1e15)
         banks = self._system.n_banks
-        args = f"sock={self._sock_path},epoch_fs={epoch_fs},root={root},banks={banks}"
+        args = (
+            f"sock={self._sock_path},epoch_fs={epoch_fs},root={root},banks={banks},"
+            f"stats_every={self.stats_every}"
+        )
         if any(ch in args for ch in " \t\n\"'"):
             raise InputError(
                 f"Sniper's script arguments cannot hold spaces or quotes: {args}",

@@ -8,7 +8,11 @@ spaces; Sniper splits script options on spaces):
 - ``sock``: path of comet's Unix socket (comet listens, this script connects);
 - ``epoch_fs``: epoch length (fs);
 - ``root``: Sniper's directory (``<root>/scripts`` holds the ``sim`` package);
-- ``banks``: DRAM banks comet expects per-bank counts for (0 = do not look).
+- ``banks``: DRAM banks comet expects per-bank counts for (0 = do not look);
+- ``stats_every``: write Sniper's statistics (``sim.stats.write("comet-<epoch>")``, into its
+  ``sim.stats.sqlite3``) every that many epochs (0 = never), so that Sniper's own tools
+  (``sniper_lib.get_results(partial=("comet-1", "comet-2"))``, ``mcpat.py --partial``) see
+  each epoch.
 
 Protocol (one JSON object per line, UTF-8):
 
@@ -93,6 +97,8 @@ class Bridge:
         self.epoch_fs = int(args["epoch_fs"])
         self.sock_path = args["sock"]
         self.n_banks = int(args.get("banks", "0") or 0)
+        self.stats_every = int(args.get("stats_every", "0") or 0)
+        self.epoch = 0
         self.ncores = int(sim.config.get("general/total_cores"))
         self.sock = None
         self.rfile = None
@@ -253,6 +259,8 @@ class Bridge:
         self.rfile = self.sock.makefile("rb")
         self.last = self._read()
         self.last_fs = time_fs
+        if self.stats_every:
+            sim.stats.write("comet-0")
         self.send({
             "type": "hello",
             "ncores": self.ncores,
@@ -279,7 +287,11 @@ class Bridge:
                 return
             while self.next_fs <= time_fs:
                 self.next_fs += self.epoch_fs
-            self.send(self.record(time_fs))
+            self.epoch += 1
+            msg = self.record(time_fs)
+            if self.stats_every and self.epoch % self.stats_every == 0:
+                sim.stats.write(f"comet-{self.epoch}")
+            self.send(msg)
             self.apply(self.receive())
         except Exception as err:  # report, then let Sniper end
             self.fail(err)

@@ -48,6 +48,7 @@ _DATA_CACHE = {
 EVENTS: dict[str, tuple[str, ...]] = {
     "l1d_loads": ("L1-D.loads",),
     "l1d_stores": ("L1-D.stores",),
+    "l1d_accesses": ("L1-D.loads", "L1-D.stores"),
     "l1d_misses": ("L1-D.load-misses", "L1-D.store-misses"),
     "l1i_loads": ("L1-I.loads",),
     "l1i_misses": ("L1-I.load-misses",),
