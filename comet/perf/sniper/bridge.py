@@ -279,6 +279,7 @@ class SniperPerformance:
         out: dict[str, float] = {"epochs": float(len(self.timing["wait"]))}
         for k, v in self.timing.items():
             out[f"{k}_median_s"] = float(np.median(v)) if v else 0.0
+            out[f"{k}_mean_s"] = float(np.mean(v)) if v else 0.0
         wait = sum(self.timing["wait"])
         bridge = (
             sum(self.timing["exchange"])
