@@ -383,3 +383,30 @@ def test_sniper_side_script_reports_a_refused_placement(tmp_path, traces):
             model.step(_inputs([2e9, 2e9], [-1, 0]))
     finally:
         model.close()
+
+
+def test_fitted_power_from_the_bridge_counters(tmp_path, traces):
+    from comet.power.fitted import FittedCorePower, PowerTable, write_table
+    from comet.power.protocol import PowerSystem
+
+    table = PowerTable(
+        events=["instructions", "cycles", "l1d_accesses"],
+        f_hz=np.array([2e9]),
+        v=np.array([1.0]),
+        c0_w=np.array([0.5]),
+        k_j=np.array([[0.3e-9, 0.2e-9, 0.1e-9]]),
+        rms_w=np.array([0.0]),
+    )
+    write_table(table, tmp_path / "t.toml")
+    power = FittedCorePower(table=str(tmp_path / "t.toml"))
+    power.start(PowerSystem(2, np.array([2e9]), np.array([1.0]), 0.0, 1e-9))
+    model = _started(tmp_path, [traces("a.sift", instructions=1e9, ipc=1.5)])
+    try:
+        model.step(_inputs([2e9, 2e9], [0, -1]))
+        out = np.zeros(2)
+        power.dynamic(model.counters, np.array([2e9, 2e9]), np.array([1.0, 1.0]), DT, out)
+    finally:
+        model.close()
+    instr, loads = 1.5 * 2e9 * DT, 0.3 * 1.5 * 2e9 * DT  # the stand-in's L1-D loads
+    expect0 = 0.5 + (0.3e-9 * instr + 0.2e-9 * 2e9 * DT + 0.1e-9 * loads) / DT
+    np.testing.assert_allclose(out, [expect0, 0.5], rtol=1e-6)
