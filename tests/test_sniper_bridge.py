@@ -319,7 +319,9 @@ def test_cpi_mapping_and_counter_fill():
             "cpiDataCacheL1": [0.1e-6 * fs, 0],
             "cpiDataCachedram": [0.2e-6 * fs, 0.6e-6 * fs],
             "cpiSyncDvfsTransition": [0, 0.1e-6 * fs],
-            "L1-D.loads-where-dram": [30, 10],
+            "L3.load-misses": [20, 10],
+            "L3.store-misses": [10, 0],
+            "L2.load-misses": [1000, 0],  # L3 is the last level: not used
             "branch_predictor.num-correct": [9, 1],
             "branch_predictor.num-incorrect": [1, 0],
         },

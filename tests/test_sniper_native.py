@@ -103,6 +103,7 @@ def test_real_sniper_lockstep_frequencies_and_migration(tmp_path):
         ((2.0e9, 4.0e9), (1, 0)),
     ]
     ipns, seen = [], []
+    busy_sum, active_sum = np.zeros(2), np.zeros(2)
     try:
         for freqs, placement in plan:
             inp = EpochInputs(
@@ -112,8 +113,11 @@ def test_real_sniper_lockstep_frequencies_and_migration(tmp_path):
             model.step(inp)
             np.testing.assert_allclose(model.sniper_freq_hz, freqs)  # in force in Sniper
             c = model.counters
-            busy = c.compute_time + c.memory_time + c.lost_time + c.sleep_time
-            assert np.all(busy <= epoch * 1.01)
+            # the CPI stack adds up to the time not idle, over the run (Sniper books some
+            # stalls when they end, so one epoch may hold part of the previous one's)
+            busy_sum += c.compute_time + c.memory_time + c.lost_time + c.sleep_time
+            rec = model.last_record["cores"]
+            active_sum += (np.array(rec["elapsed_fs"]) - np.array(rec["idle_fs"])) * 1e-15
             core_c = placement.index(0)
             ipns.append(c.instructions[core_c] / (epoch * 1e9))
             seen.append(list(model.placement))
@@ -122,6 +126,8 @@ def test_real_sniper_lockstep_frequencies_and_migration(tmp_path):
     finally:
         model.close()
     print("timing", model.timing_summary)
+    print("busy", busy_sum, "active", active_sum)
+    np.testing.assert_allclose(busy_sum, active_sum, rtol=0.1)
     # the compute-bound trace's instructions per ns follow its core's frequency
     f_compute = [f[p.index(0)] for f, p in plan]
     ratio = np.array(ipns) / (np.array(f_compute) / 1e9)

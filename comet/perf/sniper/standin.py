@@ -165,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
         cores: dict[str, list[int]] = {
             k: list(zeros)
             for k in ("instructions", "elapsed_fs", "idle_fs", "cpiBase", "cpiDataCachedram",
-                      "cpiSyncDvfsTransition", "L1-D.loads-where-dram", "L1-D.loads",
+                      "cpiSyncDvfsTransition", "L3.load-misses", "L1-D.loads",
                       "branch_predictor.num-incorrect")
         }  # fmt: skip
         finished = []
@@ -193,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
             cores["idle_fs"][c] = round((avail - busy) * FS)
             cores["L1-D.loads"][c] = round(0.3 * instr)
             acc = round(th.mpki / 1000.0 * instr)
-            cores["L1-D.loads-where-dram"][c] = round(0.67 * acc)
+            cores["L3.load-misses"][c] = round(0.67 * acc)
             reads += round(0.67 * acc)
             writes += acc - round(0.67 * acc)
             if th.left <= 0.5:

@@ -11,9 +11,10 @@ Sniper sends). This module turns an ``epoch`` record into :class:`EpochCounters`
   long latency, TLB, unknown ...).
 - ``memory_time`` = ``dram``; ``lost_time`` = ``dvfs``; ``sleep_time`` = ``sync``;
   ``compute_time`` = the rest; ``active_time`` = compute + ``stall_activity`` x memory.
-- DRAM reads per core: the core's demand accesses served by DRAM (L1-D / L1-I
-  ``loads-where-dram*`` and ``stores-where-dram*``), scaled so they add up to the controllers'
-  reads (prefetches and write-backs are counted at the controller only); writes: the
+- DRAM reads per core: the core's misses in the last-level cache (``L3`` load and store
+  misses, else ``L2``'s: Sniper counts a shared cache's accesses per requesting core; the
+  L1s' ``stores-where-dram`` stays 0 for store misses), scaled so they add up to the
+  controllers' reads (prefetches are counted at the controller only); writes: the
   controllers' writes in the same shares. Per bank: the patched controller's
   ``bank<i>-reads/-writes`` summed over controllers, when the build has them.
 - ``events`` for event-based power models: :data:`EVENTS`.
@@ -64,11 +65,10 @@ EVENTS: dict[str, tuple[str, ...]] = {
 #: frequency), DRAM reads and writes of the core
 DERIVED_EVENTS = ("instructions", "cycles", "dram_reads", "dram_writes")
 
-_DEMAND_DRAM = tuple(
-    f"{cache}.{kind}-where-{w}"
-    for cache in ("L1-D", "L1-I")
-    for kind in ("loads", "stores")
-    for w in ("dram", "dram-local", "dram-remote")
+#: last-level-cache misses per core, by preference (the first level the build reports)
+_LLC_MISSES = (
+    ("L3.load-misses", "L3.store-misses"),
+    ("L2.load-misses", "L2.store-misses"),
 )
 
 
@@ -133,9 +133,12 @@ def fill_counters(
     total_r = float(sum(dram.get("reads") or ()))
     total_w = float(sum(dram.get("writes") or ()))
     demand = np.zeros(n)
-    for key in _DEMAND_DRAM:
-        if key in cores:
-            demand += np.asarray(cores[key], dtype=float)
+    for keys in _LLC_MISSES:
+        if any(k in cores for k in keys):
+            for key in keys:
+                if key in cores:
+                    demand += np.asarray(cores[key], dtype=float)
+            break
     if demand.sum() > 0:
         share = demand / demand.sum()
     else:
