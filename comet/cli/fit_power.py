@@ -49,6 +49,13 @@ DEFAULT_EVENTS = "instructions,cycles,l1d_accesses,l1i_loads,l2_accesses,branch_
     "--duration", default="2ms", show_default=True, help="Simulated time of each Sniper run."
 )
 @click.option(
+    "--intervals",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 100),
+    help="McPAT samples per Sniper run (its statistics every duration/N).",
+)
+@click.option(
     "--results",
     "results_dirs",
     multiple=True,
@@ -73,15 +80,30 @@ DEFAULT_EVENTS = "instructions,cycles,l1d_accesses,l1i_loads,l2_accesses,branch_
 )
 @click.option("--force", is_flag=True, help="Overwrite an existing output.")
 @handle_errors
-def fit_power(output, sniper_root, mcpat_bin, traces, freqs, duration, results_dirs, config,
-              f_max, v0, slope, events, work, force) -> None:  # fmt: skip
+def fit_power(
+    output,
+    sniper_root,
+    mcpat_bin,
+    traces,
+    freqs,
+    duration,
+    intervals,
+    results_dirs,
+    config,
+    f_max,
+    v0,
+    slope,
+    events,
+    work,
+    force,
+) -> None:  # fmt: skip
     """Run Sniper at each --freq on the --trace mix (and/or take --results directories), run
     McPAT on each run (power gating off), fit P_dyn = c0 + sum_e k_e rate_e per operating
     point by non-negative least squares, and write the table with its provenance."""
     from comet.config import parse_duration
     from comet.perf.sniper.find import find_run_sniper
     from comet.power.fitted import fit_table, write_table
-    from comet.power.mcpat import mcpat_samples, run_sniper_point
+    from comet.power.mcpat import interval_markers, mcpat_samples, run_sniper_point
     from comet.power.vf import linear_voltage
 
     out = Path(output)
@@ -94,18 +116,30 @@ def fit_power(output, sniper_root, mcpat_bin, traces, freqs, duration, results_d
     run_sniper = find_run_sniper(sniper_root)
     fmax = parse_quantity(f_max, "frequency")
     work_dir = Path(work) if work else out.with_suffix(".runs")
-    dirs: list[tuple[Path, float | None]] = [(Path(d), None) for d in results_dirs]
+    dirs: list[tuple[Path, float | None, str | None]] = [
+        (Path(d), None, None) for d in results_dirs
+    ]
+    dur = parse_duration(duration)
+    interval = dur / intervals if intervals > 1 else None
     for fq in freqs:
         f = parse_quantity(fq, "frequency")
         v = float(linear_voltage(f, fmax, v0, slope))
         click.echo(f"sniper: {f / 1e9:g} GHz, {v:.3f} V, {len(traces)} traces", err=True)
-        d = run_sniper_point(run_sniper, work_dir / f"f{round(f / 1e6)}MHz", list(traces),
-                             f, v, parse_duration(duration), config)  # fmt: skip
-        dirs.append((d, v))
+        d = run_sniper_point(
+            run_sniper, work_dir / f"f{round(f / 1e6)}MHz", list(traces), f, v, dur, config,
+            interval_s=interval,
+        )  # fmt: skip
+        if interval is None:
+            dirs.append((d, v, None))
+        else:
+            dirs += [(d, v, part) for part in interval_markers(dur, interval)]
     samples = []
-    for d, vd in dirs:
-        click.echo(f"mcpat: {d}", err=True)
-        s, _ = mcpat_samples(d, run_sniper.parent, mcpat_bin, voltage=vd)
+    for k, (d, vd, part) in enumerate(dirs):
+        click.echo(f"mcpat: {d} {part or ''}", err=True)
+        s, _ = mcpat_samples(
+            d, run_sniper.parent, mcpat_bin, voltage=vd, partial=part,
+            out_prefix=d / f"comet-mcpat-{k}",
+        )  # fmt: skip
         samples += s
     names = [e.strip() for e in events.split(",") if e.strip()]
     meta = {
@@ -116,7 +150,9 @@ def fit_power(output, sniper_root, mcpat_bin, traces, freqs, duration, results_d
         "sniper_config": config,
         "mcpat": str(mcpat_bin),
         "traces": [Path(t).name for t in traces],
-        "results": [str(d) for d, _ in dirs],
+        "results": sorted({str(d) for d, _, _ in dirs}),
+        "intervals_per_run": intervals,
+        "duration_s": dur,
         "voltage": f"V = {v0} + {slope} f / {fmax / 1e9:g} GHz",
         "samples": len(samples),
     }

@@ -23,7 +23,15 @@ from comet.errors import InputError
 from comet.perf.sniper.wire import EVENTS, cpi_component
 from comet.power.fitted import Sample
 
-__all__ = ["mcpat_samples", "rates_from_stats", "run_sniper_point"]
+__all__ = ["interval_markers", "mcpat_samples", "rates_from_stats", "run_sniper_point"]
+
+
+def interval_markers(duration_s: float, interval_s: float) -> list[str]:
+    """``from:to`` statistics markers of Sniper's ``periodic-stats`` script over a run."""
+    step = round(interval_s * 1e9) * 10**6  # fs, as the script computes them
+    n = int(duration_s / interval_s + 1e-9)
+    names = ["periodic-0"] + [f"periodic-{k * step}" for k in range(1, n + 1)]
+    return [f"{a}:{b}" for a, b in zip(names, names[1:], strict=False)]
 
 
 def rates_from_stats(stats: Mapping[str, Sequence[float]], core: int, seconds: float, f_hz: float):
@@ -102,15 +110,19 @@ def run_sniper_point(
     v: float,
     duration_s: float,
     config: str = "gainestown",
+    interval_s: float | None = None,
 ) -> Path:
     """A fixed-operating-point Sniper run of a trace mix (one core per trace) for ``duration_s``
-    simulated seconds (Sniper's ``stop-by-time`` script), with ``power/vdd`` = ``v``."""
+    simulated seconds (Sniper's ``stop-by-time`` script), with ``power/vdd`` = ``v``; with
+    ``interval_s``, Sniper's ``periodic-stats`` script also writes its statistics every that
+    long (markers :func:`interval_markers`), for one McPAT sample per interval."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     cmd = [
         str(run_sniper), "-d", str(out), "-n", str(len(traces)), "-c", config,
         "-g", f"perf_model/core/frequency={f_hz / 1e9:.6g}", "-g", f"power/vdd={v:.6g}",
         "-s", f"stop-by-time:{round(duration_s * 1e9)}",
+        *(["-s", f"periodic-stats:{round(interval_s * 1e9)}"] if interval_s else []),
         f"--traces={','.join(str(Path(t).resolve()) for t in traces)}", "--sim-end=last",
     ]  # fmt: skip
     with open(out / "sniper.log", "wb") as log:

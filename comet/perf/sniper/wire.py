@@ -133,9 +133,9 @@ def fill_counters(
     total_r = float(sum(dram.get("reads") or ()))
     total_w = float(sum(dram.get("writes") or ()))
     demand = np.zeros(n)
-    for keys in _LLC_MISSES:
-        if any(k in cores for k in keys):
-            for key in keys:
+    for llc in _LLC_MISSES:
+        if any(k in cores for k in llc):
+            for key in llc:
                 if key in cores:
                     demand += np.asarray(cores[key], dtype=float)
             break
