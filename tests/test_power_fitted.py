@@ -132,3 +132,13 @@ def test_round_trip(tmp_path):
     assert u.events == t.events
     for name in ("f_hz", "v", "c0_w", "k_j", "rms_w"):
         np.testing.assert_array_equal(getattr(u, name), getattr(t, name))
+
+
+def test_interval_markers():
+    from comet.power.mcpat import interval_markers
+
+    assert interval_markers(2e-3, 1e-3) == [
+        "periodic-0:periodic-1000000000000",
+        "periodic-1000000000000:roi-end",
+    ]
+    assert len(interval_markers(3e-3, 0.5e-3)) == 6

@@ -162,3 +162,32 @@ def test_real_mcpat_samples(tmp_path):
     for s in samples:
         assert s.p_dyn_w > 0 and s.rates["instructions"] > 0 and s.rates["cycles"] > 0
         print(s.f_hz, s.v, s.p_dyn_w, {k: f"{v:.3g}" for k, v in s.rates.items()})
+
+
+def test_real_sniper_live_program(tmp_path):
+    root, traces = _sniper()
+    prog = Path(traces[0]).with_suffix("")  # the compiled program next to its trace
+    if not os.access(prog, os.X_OK):
+        pytest.skip(f"no program {prog} next to the trace")
+    if not list((Path(root) / "frontend").glob("**/dr-frontend*")) and not list(
+        (Path(root) / "frontend").glob("**/libdr-frontend*")
+    ):
+        pytest.skip("Sniper's DynamoRIO frontend not built")
+    epoch = 0.2e-3
+    model = SniperPerformance(sniper_root=root, epoch_timeout=900)
+    model.start(_system(tmp_path, 1, epoch))
+    model.admit(Job(0, "live", "cmd", 0.0, np.zeros((1, 7)), 1, command=[str(prog), "100000"]))
+    instr = []
+    try:
+        for f in (2e9, 4e9, 1e9):
+            inp = EpochInputs(
+                dt=epoch, freq_hz=np.array([f]), thread_of_core=np.array([0]),
+                lost_s=np.zeros(1), t_mem_s=np.zeros(1), bank_latency_s=np.zeros(16),
+            )  # fmt: skip
+            model.step(inp)
+            np.testing.assert_allclose(model.sniper_freq_hz, [f])
+            instr.append(model.counters.instructions[0])
+    finally:
+        model.close()
+    print("live instructions per epoch", instr)
+    assert instr[1] > instr[2] > 0

@@ -56,6 +56,13 @@ DEFAULT_EVENTS = "instructions,cycles,l1d_accesses,l1i_loads,l2_accesses,branch_
     help="McPAT samples per Sniper run (its statistics every duration/N).",
 )
 @click.option(
+    "--idle-cores",
+    default=1,
+    show_default=True,
+    type=click.IntRange(0, 64),
+    help="Cores without a thread in each run (samples of power without events).",
+)
+@click.option(
     "--results",
     "results_dirs",
     multiple=True,
@@ -88,6 +95,7 @@ def fit_power(
     freqs,
     duration,
     intervals,
+    idle_cores,
     results_dirs,
     config,
     f_max,
@@ -127,7 +135,7 @@ def fit_power(
         click.echo(f"sniper: {f / 1e9:g} GHz, {v:.3f} V, {len(traces)} traces", err=True)
         d = run_sniper_point(
             run_sniper, work_dir / f"f{round(f / 1e6)}MHz", list(traces), f, v, dur, config,
-            interval_s=interval,
+            interval_s=interval, idle_cores=idle_cores,
         )  # fmt: skip
         if interval is None:
             dirs.append((d, v, None))
@@ -152,6 +160,7 @@ def fit_power(
         "traces": [Path(t).name for t in traces],
         "results": sorted({str(d) for d, _, _ in dirs}),
         "intervals_per_run": intervals,
+        "idle_cores": idle_cores,
         "duration_s": dur,
         "voltage": f"V = {v0} + {slope} f / {fmax / 1e9:g} GHz",
         "samples": len(samples),

@@ -27,10 +27,12 @@ __all__ = ["interval_markers", "mcpat_samples", "rates_from_stats", "run_sniper_
 
 
 def interval_markers(duration_s: float, interval_s: float) -> list[str]:
-    """``from:to`` statistics markers of Sniper's ``periodic-stats`` script over a run."""
+    """``from:to`` statistics markers of Sniper's ``periodic-stats`` script over a run of
+    ``duration_s`` ended by ``stop-by-time`` (whose ROI end comes before the last periodic
+    snapshot: the last window ends at ``roi-end``)."""
     step = round(interval_s * 1e9) * 10**6  # fs, as the script computes them
     n = int(duration_s / interval_s + 1e-9)
-    names = ["periodic-0"] + [f"periodic-{k * step}" for k in range(1, n + 1)]
+    names = ["periodic-0"] + [f"periodic-{k * step}" for k in range(1, n)] + ["roi-end"]
     return [f"{a}:{b}" for a, b in zip(names, names[1:], strict=False)]
 
 
@@ -111,15 +113,17 @@ def run_sniper_point(
     duration_s: float,
     config: str = "gainestown",
     interval_s: float | None = None,
+    idle_cores: int = 0,
 ) -> Path:
     """A fixed-operating-point Sniper run of a trace mix (one core per trace) for ``duration_s``
     simulated seconds (Sniper's ``stop-by-time`` script), with ``power/vdd`` = ``v``; with
     ``interval_s``, Sniper's ``periodic-stats`` script also writes its statistics every that
-    long (markers :func:`interval_markers`), for one McPAT sample per interval."""
+    long (markers :func:`interval_markers`), for one McPAT sample per interval. ``idle_cores``
+    more cores without a thread give samples of a core's power without events."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     cmd = [
-        str(run_sniper), "-d", str(out), "-n", str(len(traces)), "-c", config,
+        str(run_sniper), "-d", str(out), "-n", str(len(traces) + idle_cores), "-c", config,
         "-g", f"perf_model/core/frequency={f_hz / 1e9:.6g}", "-g", f"power/vdd={v:.6g}",
         "-s", f"stop-by-time:{round(duration_s * 1e9)}",
         *(["-s", f"periodic-stats:{round(interval_s * 1e9)}"] if interval_s else []),
