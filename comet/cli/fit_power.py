@@ -12,7 +12,7 @@ from comet.cli.common import handle_errors
 from comet.config import parse_quantity
 from comet.errors import InputError
 
-DEFAULT_EVENTS = "instructions,cycles,l1d_accesses,l1i_loads,l2_accesses,branch_mispredictions"
+DEFAULT_EVENTS = "instructions,cycles,l1d_accesses,l2_accesses"
 
 
 @click.command("fit-power")

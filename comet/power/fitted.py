@@ -225,7 +225,9 @@ def fit_table(
 
     Operating points with at least ``per_point_min`` samples (default: twice the unknowns)
     get their own fit; the others share one fit of the voltage-normalised model
-    ``P / V^2 = c0' f + sum_e k_e' rate_e`` over all samples, scaled back to their (f, V).
+    ``P / V^2 = a + b f + sum_e k_e' rate_e`` over all samples, scaled back to their (f, V)
+    (``c0 = V^2 (a + b f)``: McPAT's power of an idle core scales with V^2 alone, the clock
+    tree's with V^2 f).
 
     Raises:
         InputError: no samples, or a sample without one of the events.
@@ -242,9 +244,8 @@ def fit_table(
     v = np.array([s.v for s in samples])
     r = np.array([[_rate(s.rates, e) for e in events] for s in samples])
     p = np.array([s.p_dyn_w for s in samples])
-    # shared normalised fit: columns f (for c0') and the rates, target P / V^2
-    a = np.column_stack([f, r]) / 1.0
-    x = _nnls(a, p / v**2)
+    # shared normalised fit: columns 1 and f (for c0 / V^2) and the rates, target P / V^2
+    x = _nnls(np.column_stack([np.ones_like(f), f, r]), p / v**2)
     points = sorted(set(f.tolist()))
     c0, k, rms, vs = [], [], [], []
     for fp in points:
@@ -254,7 +255,7 @@ def fit_table(
             xp = _nnls(np.column_stack([np.ones(sel.sum()), r[sel]]), p[sel])
             c0p, kp = float(xp[0]), xp[1:]
         else:
-            c0p, kp = float(x[0] * fp * vp**2), x[1:] * vp**2
+            c0p, kp = float((x[0] + x[1] * fp) * vp**2), x[2:] * vp**2
         pred = c0p + r[sel] @ kp
         c0.append(c0p)
         k.append(kp)
