@@ -449,6 +449,9 @@ class JobSpec(_Section):
 
     ``instructions`` rescales the profile to that many instructions per thread; ``arrival`` is
     the arrival time (s) for ``workload.arrival = "fixed"``; ``count`` repeats the job.
+    ``trace`` (a SIFT trace, relative to the config) or ``command`` (a program and its
+    arguments, run live) make it a job of an external simulator (``[perf] model = "sniper"``),
+    which then ignores ``profile`` and ``instructions``.
     """
 
     profile: str = "compute"
@@ -457,6 +460,16 @@ class JobSpec(_Section):
     arrival: NonNegDuration = 0.0
     count: int = Field(default=1, ge=1)
     name: str | None = None
+    trace: str | None = None
+    command: list[str] | None = None
+
+    @model_validator(mode="after")
+    def _program(self) -> JobSpec:
+        if self.trace is not None and self.command is not None:
+            raise ValueError("trace: give a trace or a command, not both")
+        if self.command is not None and not self.command:
+            raise ValueError("command: give the program and its arguments")
+        return self
 
 
 class WorkloadConfig(_Section):
@@ -649,6 +662,40 @@ class RunConfig(_Section):
         if "hotspot" in v and not isinstance(v["hotspot"], str):
             raise ValueError("hotspot: expected the path of a HotSpot binary")
         return v
+
+    @model_validator(mode="after")
+    def _programs_need_a_simulator(self) -> RunConfig:
+        # jobs naming a trace / program need a back end that runs them (Sniper), and Sniper
+        # needs one for every job; messages name the first offending job
+        w = self.workload
+        external = [i for i, j in enumerate(w.jobs) if j.trace or j.command]
+        if self.perf.model == "sniper":
+            missing = [i for i, j in enumerate(w.jobs) if not (j.trace or j.command)]
+            if missing or not w.jobs:
+                key = f"workload.jobs.{missing[0]}" if missing else "workload.jobs"
+                raise ValueError(
+                    f"{key}: perf.model = 'sniper' runs SIFT traces or programs: give each job "
+                    "trace = 'prog.sift' or command = ['./prog', ...]"
+                )
+            if w.arrival != "fixed":
+                raise ValueError("workload.arrival: the sniper model needs fixed jobs")
+            for i, j in enumerate(w.jobs):
+                if j.arrival != 0 or j.threads != 1:
+                    raise ValueError(
+                        f"workload.jobs.{i}: Sniper jobs arrive at 0 with threads = 1 (its "
+                        "programs are all on its command line, one thread each)"
+                    )
+            if any(j.command for j in w.jobs) and sum(j.count for j in w.jobs) > 1:
+                raise ValueError(
+                    "workload.jobs: a live program (command) runs alone in Sniper; use SIFT "
+                    "traces for a multi-program mix"
+                )
+        elif external and self.perf.model == "interval":
+            raise ValueError(
+                f"workload.jobs.{external[0]}: trace / command jobs need perf.model = "
+                "'sniper' (the interval model runs profiles)"
+            )
+        return self
 
     def thermal_values(self) -> dict[str, Any]:
         """The HotSpot configuration values of ``[thermal]`` (without the back-end keys)."""

@@ -31,6 +31,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "Compare comet's solver with a HotSpot binary on a case folder.",
     ),
     "doctor": ("comet.cli.doctor", "doctor", "Which native tools comet finds."),
+    "fit-power": ("comet.cli.fit_power", "fit_power", "Fit per-event core power from McPAT."),
 }
 
 

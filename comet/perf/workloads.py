@@ -126,6 +126,8 @@ class Job:
         threads: thread ids (filled when the job is admitted to the thread table).
         start_s: when its first thread started (s), or None.
         finish_s: when its last thread finished (s), or None.
+        trace, command: the SIFT trace or program of a job an external simulator runs
+            (``[perf] model = "sniper"``), else None.
     """
 
     id: int
@@ -137,6 +139,8 @@ class Job:
     threads: list[int] = field(default_factory=list)
     start_s: float | None = None
     finish_s: float | None = None
+    trace: str | None = None
+    command: list[str] | None = None
 
     @property
     def instructions(self) -> float:
@@ -193,6 +197,8 @@ def build_jobs(
                 arrival_s=float(t),
                 phases=phase_table(prof, spec.instructions),
                 n_threads=spec.threads,
+                trace=spec.trace,
+                command=spec.command,
             )
         )
     return jobs
