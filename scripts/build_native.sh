@@ -199,6 +199,8 @@ build_sniper() (  # a subshell: the PATH change stays inside
         $mk -C "$root/sift" libsift.a siftdump
         $mk -C "$root/decoder_lib"
         $mk -C "$root/standalone"
+    else
+        log "Sniper: $root/lib/sniper exists, skipped (remove it to rebuild)"
     fi
     if [ ! -e "$root/frontend/dr-frontend/build/libdr-frontend.so" ]; then
         log "Sniper: DynamoRIO frontend"
