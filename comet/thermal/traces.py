@@ -16,7 +16,6 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from os import PathLike
-from pathlib import Path
 from typing import TextIO
 
 import numpy as np
@@ -41,12 +40,9 @@ __all__ = [
 
 
 def _read_text(path: str | PathLike[str], what: str) -> str:
-    try:
-        return Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(f"{what} not found", path=path) from None
-    except UnicodeDecodeError:
-        raise InputError(f"{what} is not a text file", path=path) from None
+    from comet.fileio import read_text
+
+    return read_text(path, what)
 
 
 def _parse_table(
