@@ -84,8 +84,10 @@ class Limit:
         """
         limit = self.value
         if not math.isfinite(requested) or requested > limit:
-            figure = f"{requested:.4g}" if requested < 1e6 or not math.isfinite(requested) else (
-                f"{requested:.3e}"
+            figure = (
+                f"{requested:.4g}"
+                if requested < 1e6 or not math.isfinite(requested)
+                else (f"{requested:.3e}")
             )
             raise InputError(
                 f"{what}: {figure} {self.unit} requested, above the limit of {limit} {self.unit}",

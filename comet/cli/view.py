@@ -80,6 +80,11 @@ def view(
             raise InputError(
                 "--screenshot needs a run directory", hint="comet view RUN --screenshot out.png"
             )
+        from comet.fileio import ensure_dir
+
+        if screenshot.is_dir():
+            raise InputError("the screenshot path is a directory", path=screenshot)
+        ensure_dir(screenshot.parent, "screenshot directory")
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
         app = load_gui()
         from comet.sim.results import Run

@@ -177,9 +177,10 @@ def validate_floorplan(
                 line=line_of(i),
                 hint="width and height must be > 0 (metres)",
             )
-        if max(abs(v) for v in (b.width, b.height, b.x, b.y)) > MAX_EXTENT_M or min(
-            b.width, b.height
-        ) < MIN_SIZE_M:
+        if (
+            max(abs(v) for v in (b.width, b.height, b.x, b.y)) > MAX_EXTENT_M
+            or min(b.width, b.height) < MIN_SIZE_M
+        ):
             raise InputError(
                 f"block {b.name!r}: size {b.width:g} x {b.height:g} m at ({b.x:g}, {b.y:g}) m "
                 "is outside the physical range",

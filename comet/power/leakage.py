@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from comet.errors import InputError
+from comet.errors import InputError, describe, raised_at
 
 __all__ = [
     "LeakageModel",
@@ -128,10 +128,15 @@ def load_object(spec: str, base_dir: Path | None = None, what: str = "object") -
             sys.modules[mod_name] = module
             try:
                 loader_spec.loader.exec_module(module)
-            except Exception as err:
+            except KeyboardInterrupt:
                 del sys.modules[mod_name]
+                raise
+            except BaseException as err:  # SystemExit too: a plugin must not end comet
+                del sys.modules[mod_name]
+                at = raised_at(err, path)
                 raise InputError(
-                    f"{what} {spec!r}: importing the file failed: {type(err).__name__}: {err}",
+                    f"{what} {spec!r}: importing the file failed: {describe(err)}"
+                    + (f" (at {at})" if at else ""),
                     path=path,
                 ) from None
     else:
@@ -139,6 +144,14 @@ def load_object(spec: str, base_dir: Path | None = None, what: str = "object") -
             module = importlib.import_module(target)
         except ImportError as err:
             raise InputError(f"{what} {spec!r}: cannot import module {target!r}: {err}") from None
+        except KeyboardInterrupt:
+            raise
+        except BaseException as err:  # the module raised (or exited) while it was imported
+            at = raised_at(err)
+            raise InputError(
+                f"{what} {spec!r}: importing module {target!r} failed: {describe(err)}"
+                + (f" (at {at})" if at else "")
+            ) from None
     try:
         return getattr(module, attr)
     except AttributeError:
