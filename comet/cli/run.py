@@ -191,7 +191,12 @@ def run(
     for spec in policies:
         cfg.policies.plugins.append(PolicySpec(name=_absolute_policy(spec)))
     sim = Simulation(cfg)
-    sim.build()
+    try:
+        sim.build()
+    except InputError as err:
+        if err.path == "run config" and cfg.source is not None:  # name the real file
+            raise InputError(err.message, path=cfg.source, line=err.line, hint=err.hint) from None
+        raise
     path = Path(out_dir) if out_dir else Path("runs") / cfg.name
     progress = _Progress(quiet, cfg.name)
     try:
@@ -350,6 +355,12 @@ def replay(
             init_value = float(init)
         except ValueError:
             raise InputError(f"--init {init!r}: ambient or a temperature in deg C") from None
+        if not -273.15 < init_value <= 1414.0:
+            raise InputError(
+                f"--init {init}: outside -273.15 .. 1414 C", hint="a temperature in deg C"
+            )
+    if not (math.isfinite(logic_power) and 0.0 <= logic_power <= 1e6):
+        raise InputError(f"--logic-power {logic_power:g}: give watts between 0 and 1e6")
     path = Path(out_dir) if out_dir else Path("runs") / Path(trace).stem
     progress = _Progress(quiet, Path(trace).name)
     stop = SimpleNamespace(stop_requested=False)

@@ -313,7 +313,7 @@ def check_physical(
         if not (low < value <= high):
             raise InputError(
                 f"-{key} is {value!r} {unit}, outside the physical range",
-                hint=f"give a value > {low:g} and <= {high:g} {unit} (SI units, Kelvin)",
+                hint=f"give a value > {low:g} and <= {high:g} {unit}; SI units, Kelvin",
                 **_origin(orig, key),
             )
     cells = config.grid_rows * config.grid_cols
@@ -366,6 +366,7 @@ def check_values(values: Mapping[str, Any]) -> dict[str, Any]:
     config = ThermalConfig().with_values(**out)
     origins = {key: (None, None) for key in out}
     try:
+        check_physical(config, origins)
         for key in _POSITIVE_KEYS:
             if key in out and not getattr(config, key) > 0:
                 raise InputError(f"-{key} is {out[key]!r}", hint="it must be > 0 (SI units)")
@@ -381,11 +382,11 @@ def check_values(values: Mapping[str, Any]) -> dict[str, Any]:
         for key in ("grid_rows", "grid_cols"):
             if getattr(config, key) < 1:
                 raise InputError(f"-{key} is {getattr(config, key)}", hint="at least 1")
-        check_physical(config, origins)
     except InputError as err:
-        text = err.message.removeprefix("-")
-        raise InputError(text.replace(" is ", ": is ", 1) if " is " in text else text,
-                         hint=err.hint) from None  # fmt: skip
+        import re
+
+        text = re.sub(r"^-(\w+) is ", r"\1: ", err.message)
+        raise InputError(text, hint=err.hint) from None
     return out
 
 

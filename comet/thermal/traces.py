@@ -45,8 +45,19 @@ def _read_text(path: str | PathLike[str], what: str) -> str:
     return read_text(path, what)
 
 
+#: Power a trace may give one block (W): 0 .. 1 MW, a thousand times the largest processor
+#: package power (about 1 kW); a negative or larger value is a broken trace, not a chip.
+POWER_RANGE_W = (0.0, 1e6)
+#: Temperatures a trace may give (K): above 0 K, below silicon's melting point (1687 K).
+TEMPERATURE_RANGE_K = (1e-9, 1687.0)
+
+
 def _parse_table(
-    text: str, path: str | PathLike[str], what: str, unit: str
+    text: str,
+    path: str | PathLike[str],
+    what: str,
+    unit: str,
+    bounds: tuple[float, float] | None = None,
 ) -> tuple[list[str], np.ndarray]:
     where = str(path)
     lines = text.splitlines()
@@ -93,6 +104,13 @@ def _parse_table(
                     line=lineno,
                     hint=f"every {unit} must be a finite number",
                 )
+            if bounds is not None and not bounds[0] <= value <= bounds[1]:
+                raise InputError(
+                    f"column {header[col]!r} is {tok} {unit.split()[-1].strip('()')}",
+                    path=where,
+                    line=lineno,
+                    hint=f"every {unit} lies between {bounds[0]:g} and {bounds[1]:g}",
+                )
             row.append(value)
         rows.append(row)
     if header is None:
@@ -111,7 +129,9 @@ def read_ptrace(path: str | PathLike[str]) -> tuple[list[str], np.ndarray]:
         InputError: empty file, no rows, duplicate names, wrong column count, non-numeric or
             non-finite values (with the line).
     """
-    return _parse_table(_read_text(path, "power trace"), path, "power trace", "power (W)")
+    return _parse_table(
+        _read_text(path, "power trace"), path, "power trace", "power (W)", POWER_RANGE_W
+    )
 
 
 def read_ttrace(path: str | PathLike[str]) -> tuple[list[str], np.ndarray]:
