@@ -981,22 +981,35 @@ class RunWriter:
 
 @contextlib.contextmanager
 def _signals_deferred() -> Iterator[None]:
-    """Block SIGINT and SIGTERM (main thread only) while the block runs; a signal that came
-    meanwhile is delivered when it ends."""
+    """While the block runs, SIGINT and SIGTERM are only recorded (main thread only); the
+    first one is handed to the previous handler when the block ends."""
     import signal
     import threading
 
-    if threading.current_thread() is not threading.main_thread() or not hasattr(
-        signal, "pthread_sigmask"
-    ):
+    if threading.current_thread() is not threading.main_thread():
         yield
         return
-    blocked = {signal.SIGINT, signal.SIGTERM}
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, blocked)
+    pending: list[int] = []
+
+    def defer(signum: int, frame: Any) -> None:
+        pending.append(signum)
+
+    sigs = (signal.SIGINT, signal.SIGTERM)
+    old = {sig: signal.signal(sig, defer) for sig in sigs}
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
+        if pending:
+            sig = pending[0]
+            handler = old[sig]
+            if callable(handler):
+                handler(sig, None)
+            elif handler == signal.SIG_DFL:
+                if sig == signal.SIGINT:
+                    raise KeyboardInterrupt
+                os.kill(os.getpid(), sig)
 
 
 def _jsonable(obj: Any) -> Any:
@@ -1211,7 +1224,7 @@ class Run:
         if not p.exists():
             return None
         try:
-            with np.load(p, allow_pickle=False) as z:
+            with open(p, "rb") as fh, np.load(fh, allow_pickle=False) as z:
                 grid = GridSnapshots(
                     times_s=np.asarray(z["times_s"], dtype=float),
                     temperature_degC=np.asarray(z["temperature_degC"]),

@@ -322,6 +322,10 @@ def check_physical(
                      **where)  # fmt: skip
 
 
+#: integer keys that count something (a boolean there is a mistake, not a flag)
+_COUNT_KEYS = frozenset({"grid_rows", "grid_cols", "n_metal", "n_c4", "leakage_mode"})
+
+
 def check_values(values: Mapping[str, Any]) -> dict[str, Any]:
     """Type-check and range-check thermal keys given as data (a run config's ``[thermal]``).
 
@@ -348,11 +352,11 @@ def check_values(values: Mapping[str, Any]) -> dict[str, Any]:
                 raise InputError(f"{key}: {value!r} is not finite", hint="give a finite number")
             out[key] = float(value)
         elif kind == "int":
-            if isinstance(value, bool):
+            if isinstance(value, bool) and key not in _COUNT_KEYS:  # flags: true/false
                 value = int(value)
             if isinstance(value, float) and math.isfinite(value) and value.is_integer():
                 value = int(value)
-            if not isinstance(value, int):
+            if not isinstance(value, int) or isinstance(value, bool):
                 raise InputError(f"{key}: {value!r} is not an integer")
             out[key] = value
         elif kind == "str | None":

@@ -315,6 +315,7 @@ def plot_run(
         run = Run(run)
     if run.times.size == 0:
         raise InputError("the run has no epochs to plot", path=run.path)
+    _ = run.events, run.grid if mode != "block" else None  # a damaged file fails before any plot
     out = ensure_dir(Path(out_dir) if out_dir is not None else run.path / "plots", "plot directory")
     written = [
         _save(overview_figure(run), out / f"overview.{fmt}"),
