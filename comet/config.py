@@ -589,7 +589,7 @@ def _policy_list(value: Any) -> Any:
         raise ValueError(
             f"{value!r} is not a policy: give a name, a table {{name = ..., ...}} or a list"
         )
-    out = []
+    out: list[Any] = []
     for item in value:
         if not isinstance(item, str | Mapping | BaseModel):
             raise ValueError(

@@ -17,6 +17,8 @@ environment variable            default          what it bounds
                                                  CoMeT's table has 31
 ``COMET_MAX_SNAPSHOT_BYTES``    4294967296       grid snapshot volume of a run (grid.npz,
                                                  float32): 4 GiB
+``COMET_MAX_BLOCKS``            100000           cores or banks of one count (``cores``,
+                                                 ``banks = "AxBxC"``): CoMeT's largest is 2048
 ==============================  ===============  ==================================================
 """
 
@@ -29,6 +31,7 @@ from dataclasses import dataclass
 from comet.errors import InputError
 
 __all__ = [
+    "BLOCKS",
     "EPOCHS",
     "GRID_CELLS",
     "LIMITS",
@@ -102,8 +105,9 @@ GRID_CELLS = Limit("COMET_MAX_GRID_CELLS", 1024 * 1024, "grid cells per layer")
 EPOCHS = Limit("COMET_MAX_EPOCHS", 10_000_000, "epochs")
 OPERATING_POINTS = Limit("COMET_MAX_OPERATING_POINTS", 10_000, "operating points")
 SNAPSHOT_BYTES = Limit("COMET_MAX_SNAPSHOT_BYTES", 4 * 1024**3, "bytes of grid snapshots")
+BLOCKS = Limit("COMET_MAX_BLOCKS", 100_000, "blocks")
 
-LIMITS = (GRID_CELLS, EPOCHS, OPERATING_POINTS, SNAPSHOT_BYTES)
+LIMITS = (GRID_CELLS, EPOCHS, OPERATING_POINTS, SNAPSHOT_BYTES, BLOCKS)
 
 
 def snapshot_bytes(n_snapshots: float, layers: int, rows: int, cols: int) -> float:

@@ -1002,14 +1002,14 @@ def _signals_deferred() -> Iterator[None]:
         for sig, handler in old.items():
             signal.signal(sig, handler)
         if pending:
-            sig = pending[0]
-            handler = old[sig]
+            first = signal.Signals(pending[0])
+            handler = old[first]
             if callable(handler):
-                handler(sig, None)
+                handler(first, None)
             elif handler == signal.SIG_DFL:
-                if sig == signal.SIGINT:
+                if first == signal.SIGINT:
                     raise KeyboardInterrupt
-                os.kill(os.getpid(), sig)
+                os.kill(os.getpid(), first)
 
 
 def _jsonable(obj: Any) -> Any:
