@@ -86,6 +86,10 @@ class Limit:
                 (raise it with COMET_...=N)``.
         """
         limit = self.value
+        try:
+            requested = float(requested)
+        except OverflowError:  # an integer beyond any float
+            requested = math.inf
         if not math.isfinite(requested) or requested > limit:
             figure = (
                 f"{requested:.4g}"

@@ -341,12 +341,16 @@ def replay(
             dt = parse_duration(interval)
         except ValueError as err:
             raise InputError(f"--interval: {err}") from None
-        if dt <= 0:
-            raise InputError("--interval must be positive")
+        if not 0 < dt <= 1e6:
+            raise InputError(f"--interval {interval}: give a time between 0 and 1e6 s")
     elif hotspot_config is not None:
         from comet.sim.hotspot_import import _sampling_intvl
 
         dt = _sampling_intvl(Path(hotspot_config))
+        if not (math.isfinite(dt) and 0 < dt <= 1e6):
+            raise InputError(
+                f"sampling_intvl {dt:g} s: give a time between 0 and 1e6 s", path=hotspot_config
+            )
     else:
         dt = 1e-3
     init_value: str | float = "ambient"

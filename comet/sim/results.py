@@ -42,7 +42,7 @@ import numpy as np
 import pandas as pd
 
 from comet.errors import InputError
-from comet.fileio import atomic_path, ensure_dir, os_error
+from comet.fileio import atomic_path, ensure_dir, os_error, read_text
 from comet.floorplan.model import Block, Floorplan, Stack
 from comet.sim.csv_format import format_rows
 from comet.toml_write import dumps_toml
@@ -1175,7 +1175,7 @@ class Run:
         if not p.exists():
             return []
         try:
-            raw = json.loads(p.read_text(encoding="utf-8"))
+            raw = json.loads(read_text(p, "layers file"))
         except json.JSONDecodeError as err:
             raise InputError(f"bad JSON: {err.msg}", path=p, line=err.lineno) from err
         if not isinstance(raw, list):
@@ -1257,7 +1257,7 @@ class Run:
         if not p.exists():
             return {}
         try:
-            return tomllib.loads(p.read_text(encoding="utf-8"))
+            return tomllib.loads(read_text(p, "run config"))
         except tomllib.TOMLDecodeError as err:
             raise InputError(f"bad TOML: {err}", path=p) from err
 
@@ -1268,9 +1268,11 @@ class Run:
         if not p.exists():
             return {}
         try:
-            data = json.loads(p.read_text(encoding="utf-8"))
+            data = json.loads(read_text(p, "summary"))
         except json.JSONDecodeError as err:
-            raise InputError(f"bad JSON: {err.msg}", path=p, line=err.lineno) from err
+            raise InputError(f"bad JSON: {err.msg}", path=p, line=err.lineno) from None
+        if not isinstance(data, dict):
+            raise InputError("summary.json must hold a JSON object", path=p)
         return dict(data)
 
     @cached_property

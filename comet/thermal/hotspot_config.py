@@ -261,22 +261,26 @@ _NON_NEGATIVE_KEYS = (
 
 
 #: Physical ranges comet enforces beyond HotSpot's own checks (a value outside is a unit
-#: mistake and gives NaN or absurd temperatures): key prefix or key -> (low, high, unit, source).
-#: Lengths: 10 m, a hundred times HotSpot's largest package part (s_pcb = 0.1 m). Conductivities:
-#: 1e5 W/(m K), 50x diamond's 2000. Volumetric heat capacities: 1e8 J/(m^3 K), 25x water's 4.2e6.
-#: Ambient: above 0 K and below silicon's melting point, 1687 K.
+#: mistake and gives NaN or absurd temperatures): key prefix or key -> (low, high, unit); the low
+#: bound is exclusive. Lengths: 0.1 nm (an atom) .. 10 m, a hundred times HotSpot's largest
+#: package part (s_pcb = 0.1 m). Conductivities: 1e-4 (a hundredth of aerogel's 0.01) .. 1e5
+#: W/(m K), 50x diamond's 2000. Volumetric heat capacities: 1 .. 1e8 J/(m^3 K) (air 1.2e3, water
+#: 4.2e6). Ambient: above 0 K and below silicon's melting point, 1687 K. Convection
+#: resistances: 1 uK/W .. 1 MK/W.
 PHYSICAL_RANGES: dict[str, tuple[float, float, str]] = {
-    "t_": (0.0, 10.0, "m"),
-    "s_": (0.0, 10.0, "m"),
-    "k_": (0.0, 1e5, "W/(m K)"),
-    "p_": (0.0, 1e8, "J/(m^3 K)"),
+    "t_": (1e-10, 10.0, "m"),
+    "s_": (1e-10, 10.0, "m"),
+    "k_": (1e-4, 1e5, "W/(m K)"),
+    "p_": (1.0, 1e8, "J/(m^3 K)"),
     "ambient": (0.0, 1687.0, "K"),
     "init_temp": (0.0, 1687.0, "K"),
-    "r_convec": (0.0, 1e6, "K/W"),
-    "r_convec_sec": (0.0, 1e6, "K/W"),
+    "r_convec": (1e-6, 1e6, "K/W"),
+    "r_convec_sec": (1e-6, 1e6, "K/W"),
     "c_convec": (-1.0, 1e9, "J/K"),
     "c_convec_sec": (-1.0, 1e9, "J/K"),
     "n_metal": (0.0, 1000.0, "layers"),
+    "sampling_intvl": (0.0, 1e6, "s"),
+    "base_proc_freq": (0.0, 1e12, "Hz"),
     "n_c4": (0.0, 1e8, "bumps"),
 }
 
