@@ -56,7 +56,7 @@ def test_readers_accept_or_refuse_in_one_line(reader: str, mutations: list) -> N
 
 @settings(max_examples=14, **SETTINGS)  # type: ignore[arg-type]
 @given(
-    overrides=st.lists(st.tuples(st.sampled_from(fc.CONFIG_KEYS), tokens), min_size=1, max_size=3)
+    overrides=st.lists(st.tuples(st.sampled_from(fc.CONFIG_KEYS), tokens), min_size=1, max_size=2)
 )
 def test_run_verb(overrides: list[tuple[str, str]]) -> None:
     for tmp in _tmp():
@@ -111,7 +111,7 @@ def source_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return fc.make_source_run(tmp_path_factory.mktemp("fuzz-src"))
 
 
-@settings(max_examples=5, **SETTINGS)  # type: ignore[arg-type]
+@settings(max_examples=4, **SETTINGS)  # type: ignore[arg-type]
 @given(victim=st.sampled_from(fc.RUN_FILES), mutations=ops)
 def test_plot_of_a_damaged_run(source_run: Path, victim: str, mutations: list) -> None:
     for tmp in _tmp():
