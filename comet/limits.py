@@ -38,6 +38,7 @@ __all__ = [
     "OPERATING_POINTS",
     "SNAPSHOT_BYTES",
     "Limit",
+    "check_snapshot_volume",
     "snapshot_bytes",
 ]
 
@@ -117,3 +118,16 @@ LIMITS = (GRID_CELLS, EPOCHS, OPERATING_POINTS, SNAPSHOT_BYTES, BLOCKS)
 def snapshot_bytes(n_snapshots: float, layers: int, rows: int, cols: int) -> float:
     """Bytes of ``grid.npz`` (float32 maps) for that many snapshots of that grid."""
     return float(n_snapshots) * layers * rows * cols * 4.0
+
+
+def check_snapshot_volume(n_snapshots: float, layers: int, rows: int, cols: int) -> None:
+    """Refuse grid snapshots above :data:`SNAPSHOT_BYTES` (the exact figure once the stack,
+    hence the layer count, is known; the config checks a one-layer lower bound at load).
+
+    Raises:
+        InputError: the volume and the limit, and how to raise it.
+    """
+    SNAPSHOT_BYTES.check(
+        snapshot_bytes(n_snapshots, layers, rows, cols),
+        f"sim.snapshot_every: {n_snapshots:.0f} snapshots of {layers} layers of {rows}x{cols}",
+    )

@@ -229,6 +229,25 @@ def test_non_finite_result_stops_the_run_failed(tmp_path: Path) -> None:
     assert np.isfinite(run.power.to_numpy()).all()
 
 
+def test_leakage_function_exiting_fails_the_run_naming_it(tmp_path: Path) -> None:
+    cfg = _leaky_run(tmp_path, "    import sys\n    sys.exit(0)")
+    out = tmp_path / "o"
+    code, _, err = _cli("run", str(cfg), "-q", "-o", str(out))
+    _one_clean_line(code, err)
+    assert "core leakage 'leak.py:leak' raised: called sys.exit(0)" in err
+    assert f"(at {tmp_path / 'leak.py'}:4)" in err
+    assert Run(out).status == "failed"
+
+
+def test_snapshot_volume_with_the_layer_count(monkeypatch: pytest.MonkeyPatch) -> None:
+    from comet.limits import check_snapshot_volume
+
+    check_snapshot_volume(100, 12, 64, 64)  # 19.7 MB
+    monkeypatch.setenv("COMET_MAX_SNAPSHOT_BYTES", "1000000")
+    with pytest.raises(InputError, match="100 snapshots of 12 layers of 64x64: 1.966e"):
+        check_snapshot_volume(100, 12, 64, 64)
+
+
 def test_writer_refuses_non_physical_rows(tmp_path: Path) -> None:
     w = RunWriter(tmp_path / "r")
     w.open(temperature=["C_0", "C_1"], power=["C_0", "C_1"])
@@ -412,6 +431,7 @@ def test_outputs_under_a_regular_file_are_one_line(tmp_path: Path, small_run: Pa
         ["floorplan", "3d", "-o", str(blocker), "--no-picture"],
         ["plot", str(small_run), "-o", str(blocker / "plots")],
         ["video", str(small_run), "-o", str(blocker / "v.gif"), "--quiet"],
+        ["view", str(small_run), "--screenshot", str(blocker / "s.png")],
     ):
         code, _, err = _cli(*args)
         _one_clean_line(code, err)

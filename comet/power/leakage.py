@@ -29,6 +29,7 @@ import importlib.util
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -177,4 +178,24 @@ def resolve_leakage(spec: str, unit: str, base_dir: Path | None = None) -> Leaka
     func = load_object(spec, base_dir, what=f"{unit} leakage")
     if not callable(func):
         raise InputError(f"{unit} leakage {spec!r} is not callable")
-    return func  # type: ignore[return-value]
+    target, _, _ = spec.rpartition(":")
+    plugin_file = None
+    if target.endswith(".py") or "/" in target:
+        plugin_file = (
+            Path(target) if Path(target).is_absolute() else (base_dir or Path.cwd()) / target
+        )
+
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        """The user's function; anything it raises (sys.exit() too) is one line naming it."""
+        try:
+            return func(*args, **kwargs)
+        except KeyboardInterrupt:
+            raise
+        except BaseException as err:
+            at = raised_at(err, plugin_file)
+            raise InputError(
+                f"{unit} leakage {spec!r} raised: {describe(err)}" + (f" (at {at})" if at else ""),
+                hint="the run stopped and is marked failed; its traces so far are kept",
+            ) from None
+
+    return guarded
