@@ -128,8 +128,9 @@ def atomic_path(path: str | os.PathLike[str], suffix: str = ".tmp") -> Iterator[
 _NON_EMPTY = frozenset({".png", ".gif", ".mp4", ".pdf", ".svg", ".npz"})
 
 
-def write_atomic(path: str | os.PathLike[str], data: str | bytes) -> None:
-    """Write ``data`` (text as UTF-8, newlines as given) to ``path`` atomically, fsynced.
+def write_atomic(path: str | os.PathLike[str], data: str | bytes, *, sync: bool = True) -> None:
+    """Write ``data`` (text as UTF-8, newlines as given) to ``path`` atomically; ``sync``
+    also fsyncs it (survives a power cut, costs a disk flush per file).
 
     Raises:
         InputError: the file cannot be written (full disk, no permission...), naming ``path``.
@@ -137,8 +138,9 @@ def write_atomic(path: str | os.PathLike[str], data: str | bytes) -> None:
     payload = data.encode("utf-8") if isinstance(data, str) else data
     with atomic_path(path) as tmp, open(tmp, "wb") as fh:
         fh.write(payload)
-        fh.flush()
-        os.fsync(fh.fileno())
+        if sync:
+            fh.flush()
+            os.fsync(fh.fileno())
 
 
 def read_text(path: str | os.PathLike[str], what: str = "file") -> str:

@@ -45,10 +45,11 @@ _FIELDS = ("name", "width", "height", "left-x", "bottom-y", "heat capacity", "re
 
 
 def atomic_write_text(path: str | PathLike[str], text: str) -> None:
-    """Write ``text`` to ``path`` atomically (see :func:`comet.fileio.write_atomic`)."""
+    """Write ``text`` to ``path`` atomically (see :func:`comet.fileio.write_atomic`; not
+    fsynced: generated files are many and cheap to regenerate)."""
     from comet.fileio import write_atomic
 
-    write_atomic(path, text)
+    write_atomic(path, text, sync=False)
 
 
 def _number(token: str, what: str, path: str | None, line: int) -> float:
