@@ -439,6 +439,28 @@ def test_outputs_under_a_regular_file_are_one_line(tmp_path: Path, small_run: Pa
     assert blocker.read_text() == "x"
 
 
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["video", "--dpi", "1e6"], "--dpi 1e+06"),
+        (["video", "--fps", "inf"], "--fps inf"),
+        (["video", "--tmin", "nan"], "--tmin nan"),
+        (["video", "--tmin", "90", "--tmax", "20"], "must be below --tmax"),
+        (["view", "--screenshot", "x.png", "--size", "100000x100000"], "too large"),
+    ],
+)
+def test_viewer_options_are_range_checked(
+    tmp_path: Path, small_run: Path, args: list[str], words: str
+) -> None:
+    verb, *rest = args
+    rest = [str(tmp_path / r) if r == "x.png" else r for r in rest]
+    code, _, err = _cli(verb, str(small_run), *rest)
+    if verb == "view" and "PyQt6" in err:
+        pytest.skip("no PyQt6")
+    _one_clean_line(code, err)
+    assert words in err
+
+
 @pytest.mark.skipif(os.geteuid() == 0, reason="root writes anywhere")
 def test_unwritable_output_is_one_line(tmp_path: Path) -> None:  # pragma: no cover - CI is root
     ro = tmp_path / "ro"

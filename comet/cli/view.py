@@ -36,6 +36,8 @@ def _size(text: str) -> tuple[int, int]:
         ) from None
     if w < 200 or h < 150:
         raise InputError(f"--size {text} is too small", hint="at least 200x150 pixels")
+    if w > 10000 or h > 10000:
+        raise InputError(f"--size {text} is too large", hint="at most 10000x10000 pixels")
     return w, h
 
 
