@@ -74,6 +74,18 @@ FLOORPLAN_OPTIONS: tuple[str, ...] = (
     "--core-thickness", "--r-convec", "--filler", "--channels", "--interposer-thickness",
 )  # fmt: skip
 
+
+def _hotspot_options() -> tuple[str, ...]:
+    from comet.thermal.hotspot_config import ThermalConfig
+
+    skip = {"init_file", "steady_file", "package_config_file", "grid_layer_file",
+            "grid_steady_file", "grid_transient_file"}  # fmt: skip
+    return tuple(f"-{k}" for k in ThermalConfig.keys() if k not in skip)  # noqa: SIM118
+
+
+#: ``-name`` options of ``comet hotspot`` (every thermal key but the file names).
+HOTSPOT_OPTIONS: tuple[str, ...] = _hotspot_options()
+
 FLP = "# two blocks\nA\t0.002\t0.002\t0\t0\nB\t0.002\t0.002\t0.002\t0\n"
 PTRACE = "A\tB\n1.0\t2.0\n1.5\t0.5\n0.2\t3.0\n"
 HOTSPOT_CONFIG = (

@@ -141,6 +141,29 @@ def read_ttrace(path: str | PathLike[str]) -> tuple[list[str], np.ndarray]:
     )
 
 
+def check_solution(
+    values_K: np.ndarray, path: str | PathLike[str], names: Sequence[str] = ()
+) -> None:
+    """Refuse to write temperatures that are not finite or not above 0 K (a diverged solve).
+
+    Raises:
+        InputError: naming the output file, the first bad node and its row.
+    """
+    data = np.asarray(values_K, dtype=float)
+    bad = ~(np.isfinite(data) & (data > 0.0))
+    if not bad.any():
+        return
+    index = np.unravel_index(int(np.flatnonzero(bad)[0]), data.shape)
+    col = index[-1] if data.ndim else 0
+    node = names[col] if names and col < len(names) else f"node {col}"
+    row = f" at row {index[0] + 1}" if data.ndim == 2 else ""
+    raise InputError(
+        f"the solution is not physical: {node}{row} is {float(data[index])!r} K; nothing written",
+        path=path,
+        hint="check the package values and the power trace",
+    )
+
+
 def _format_table(names: Sequence[str], values: np.ndarray, fmt: str) -> str:
     data = np.asarray(values, dtype=float)
     if data.ndim != 2 or data.shape[1] != len(names):
@@ -162,6 +185,7 @@ def write_ptrace(path: str | PathLike[str], names: Sequence[str], power: np.ndar
 
 def write_ttrace(path: str | PathLike[str], names: Sequence[str], temps_K: np.ndarray) -> None:
     """Write a temperature trace like HotSpot: header, then ``%.2f`` K, tab separated."""
+    check_solution(temps_K, path, names)
     atomic_write_text(path, _format_table(names, temps_K, "%.2f"))
 
 
@@ -206,6 +230,7 @@ def write_node_dump(
     vals = np.asarray(values_K, dtype=float).ravel()
     if len(vals) != len(names):
         raise ValueError(f"{len(vals)} values for {len(names)} names")
+    check_solution(vals, path, names)
     atomic_write_text(path, "".join(f"{n}\t{v:.2f}\n" for n, v in zip(names, vals, strict=True)))
 
 
@@ -226,6 +251,7 @@ def format_grid(grid_K: np.ndarray) -> str:
 
 def write_grid_steady(path: str | PathLike[str], grid_K: np.ndarray) -> None:
     """Write HotSpot's grid steady file; ``grid_K`` is (layers, rows, cols) K, row 0 = north."""
+    check_solution(np.asarray(grid_K).ravel(), path)
     atomic_write_text(path, format_grid(grid_K))
 
 
@@ -235,6 +261,7 @@ def append_grid_transient(fh: TextIO, t: float, grid_K: np.ndarray) -> None:
     ``t`` is the start of the step (HotSpot writes ``k * sampling_intvl``) although the
     temperatures are those at its end.
     """
+    check_solution(np.asarray(grid_K).ravel(), getattr(fh, "name", "grid transient file"))
     fh.write(f"t = {t:f}\n")
     fh.write(format_grid(grid_K))
 
