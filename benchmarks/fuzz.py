@@ -62,7 +62,7 @@ def _cases(source: Path) -> dict[str, Callable[[Path, random.Random], tuple[fc.O
         return fc.replay_case(tmp, ops, interval), (ops, interval)
 
     def hotspot(tmp: Path, rng: random.Random) -> tuple[fc.Outcome, Any]:
-        names = ["-grid_cols", "-grid_rows", "-r_convec", "-ambient", "-t_chip", "-model_type"]
+        names = fc.HOTSPOT_OPTIONS
         extra = [x for _ in range(rng.randrange(3)) for x in (rng.choice(names), _token(rng))]
         ops = _ops(rng)
         return fc.hotspot_case(tmp, ops, extra), (ops, extra)

@@ -85,17 +85,7 @@ def test_replay_verb(mutations: list, interval: str) -> None:
     mutations=ops,
     extra=st.lists(
         st.tuples(
-            st.sampled_from(
-                [
-                    "-grid_cols",
-                    "-grid_rows",
-                    "-r_convec",
-                    "-ambient",
-                    "-t_chip",
-                    "-model_type",
-                    "-sampling_intvl",
-                ]
-            ),  # fmt: skip
+            st.sampled_from(fc.HOTSPOT_OPTIONS),
             tokens,
         ),
         max_size=2,
