@@ -600,6 +600,18 @@ def test_full_disk_on_a_real_tmpfs(tmp_path: Path, tiny_tmpfs: Path, small_run: 
     )
     _one_clean_line(res.returncode, res.stderr)
     assert not [p.name for p in tiny_tmpfs.iterdir() if p.name.startswith(".")]
+    try:
+        import comet_gui
+        import PyQt6.QtWidgets  # noqa: F401
+    except ImportError:
+        return
+    if not Path(comet_gui.__file__).resolve().is_relative_to(ROOT):
+        return  # the installed viewer is another tree's (an editable install elsewhere)
+    shot = tiny_tmpfs / "s.png"
+    res = _subprocess_cli("view", str(small_run), "--screenshot", str(shot), cwd=tmp_path)
+    _one_clean_line(res.returncode, res.stderr)
+    assert not shot.exists()  # no truncated PNG
+    assert not [p.name for p in tiny_tmpfs.iterdir() if p.name.startswith(".")]
 
 
 @pytest.mark.slow
