@@ -488,6 +488,16 @@ class ProfileSpec(_Section):
     phases: list[PhaseSpec]
     repeat: int = Field(default=1, ge=1)
 
+    @model_validator(mode="after")
+    def _size(self) -> ProfileSpec:
+        from comet.limits import PHASES
+
+        try:
+            PHASES.check(len(self.phases) * self.repeat, "phases x repeat")
+        except InputError as err:
+            raise ValueError(f"repeat: {err}") from None
+        return self
+
 
 class JobSpec(_Section):
     """``[[workload.jobs]]``: a job of ``threads`` threads of a profile.
@@ -536,6 +546,17 @@ class WorkloadConfig(_Section):
             raise ValueError(f"count: arrival = {self.arrival!r} needs count >= 1 jobs")
         if not self.mix:
             raise ValueError("mix: give at least one profile name")
+        from comet.limits import THREADS
+
+        total = sum(j.threads * j.count for j in self.jobs)
+        if self.arrival in ("uniform", "poisson"):
+            total += self.count * self.threads
+        elif self.arrival == "explicit":
+            total += len(self.times) * self.threads
+        try:
+            THREADS.check(total, "threads of all jobs")
+        except InputError as err:
+            raise ValueError(f"jobs: {err}") from None
         return self
 
 
@@ -636,7 +657,7 @@ class RunConfig(_Section):
     summary and the lines the viewers draw."""
 
     name: str = "run"
-    seed: int = 1
+    seed: int = Field(default=1, ge=0, lt=2**63)
     sim: SimConfig = Field(default_factory=SimConfig)
     architecture: ArchitectureConfig = Field(default_factory=ArchitectureConfig)
     thermal: dict[str, Any] = Field(default_factory=dict)

@@ -19,6 +19,8 @@ environment variable            default          what it bounds
                                                  float32): 4 GiB
 ``COMET_MAX_BLOCKS``            100000           cores or banks of one count (``cores``,
                                                  ``banks = "AxBxC"``): CoMeT's largest is 2048
+``COMET_MAX_THREADS``           100000           threads of a workload (jobs x count x threads)
+``COMET_MAX_PHASES``            1000000          phases of a profile (phases x repeat)
 ==============================  ===============  ==================================================
 """
 
@@ -36,7 +38,9 @@ __all__ = [
     "GRID_CELLS",
     "LIMITS",
     "OPERATING_POINTS",
+    "PHASES",
     "SNAPSHOT_BYTES",
+    "THREADS",
     "Limit",
     "check_snapshot_volume",
     "snapshot_bytes",
@@ -111,8 +115,10 @@ EPOCHS = Limit("COMET_MAX_EPOCHS", 10_000_000, "epochs")
 OPERATING_POINTS = Limit("COMET_MAX_OPERATING_POINTS", 10_000, "operating points")
 SNAPSHOT_BYTES = Limit("COMET_MAX_SNAPSHOT_BYTES", 4 * 1024**3, "bytes of grid snapshots")
 BLOCKS = Limit("COMET_MAX_BLOCKS", 100_000, "blocks")
+THREADS = Limit("COMET_MAX_THREADS", 100_000, "threads")
+PHASES = Limit("COMET_MAX_PHASES", 1_000_000, "phases")
 
-LIMITS = (GRID_CELLS, EPOCHS, OPERATING_POINTS, SNAPSHOT_BYTES, BLOCKS)
+LIMITS = (GRID_CELLS, EPOCHS, OPERATING_POINTS, SNAPSHOT_BYTES, BLOCKS, THREADS, PHASES)
 
 
 def snapshot_bytes(n_snapshots: float, layers: int, rows: int, cols: int) -> float:

@@ -160,6 +160,7 @@ def test_second_interrupt_during_close_still_writes_the_summary(tmp_path: Path) 
         ("sim.init=1e6", "sim.init"),
         ("sim.init=-300", "sim.init"),
         ("cores.voltage.v0=-1", "cores.voltage.v0"),
+        ("seed=-1", "seed: must be greater than or equal to 0"),
     ],
 )
 def test_bad_values_are_refused_naming_file_and_key(
@@ -222,11 +223,34 @@ def test_non_finite_result_stops_the_run_failed(tmp_path: Path) -> None:
     out = tmp_path / "o"
     code, _, err = _cli("run", str(cfg), "-q", "-o", str(out))
     _one_clean_line(code, err)
-    assert "epoch 1 (t = 0.001 s)" in err and "is nan" in err
+    assert "core leakage 'leak.py:leak' returned nan W" in err
+    run = Run(out)
+    assert run.status == "failed" and "returned nan W" in run.summary["error"]
+    assert len(run.temperature) == 0  # no NaN row ever reached a trace
+
+
+def test_non_finite_temperature_stops_the_run_failed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A solver that diverges (here: a stepper patched to return NaN from epoch 3)."""
+    from comet.thermal.solver import ThermalModel
+
+    real = ThermalModel.power_block_temperatures
+    calls = {"n": 0}
+
+    def diverging(self: Any) -> Any:
+        calls["n"] += 1
+        out = real(self)
+        return out * np.nan if calls["n"] > 3 else out
+
+    monkeypatch.setattr(ThermalModel, "power_block_temperatures", diverging)
+    out = tmp_path / "o"
+    code, _, err = _cli("run", str(_config(tmp_path)), "-q", "-o", str(out))
+    _one_clean_line(code, err)
+    assert "temperature (deg C) of C_0 is nan" in err and "epoch " in err
     run = Run(out)
     assert run.status == "failed" and "is nan" in run.summary["error"]
-    assert len(run.temperature) == 0  # no NaN row ever reached a trace
-    assert np.isfinite(run.power.to_numpy()).all()
+    assert np.isfinite(run.temperature.to_numpy()).all()  # the rows before are kept, finite
 
 
 def test_leakage_function_exiting_fails_the_run_naming_it(tmp_path: Path) -> None:
@@ -271,6 +295,12 @@ def test_writer_refuses_non_physical_rows(tmp_path: Path) -> None:
         ('sim.epoch="1e-30s"', "COMET_MAX_EPOCHS", "2.000e+28 epochs"),
         ('sim.duration="1e308ms"', "COMET_MAX_EPOCHS", "epochs requested"),
         ('sim.snapshot_every="1ms"', "COMET_MAX_SNAPSHOT_BYTES", "bytes of grid snapshots"),
+        ("workload.jobs.0.threads=100000000", "COMET_MAX_THREADS", "1.000e+08 threads"),
+        (
+            "workload.profiles.x={phases=[{instructions=1}], repeat=1000000000}",
+            "COMET_MAX_PHASES",
+            "1.000e+09 phases",
+        ),
     ],
 )
 def test_resource_requests_are_refused_with_the_figure(
@@ -284,6 +314,13 @@ def test_resource_requests_are_refused_with_the_figure(
         load_config(cfg, [override])
     assert time.perf_counter() - t0 < 5  # refused from the figures, nothing allocated
     assert figure in str(info.value) and f"{env}=N" in str(info.value)
+
+
+def test_unit_counts_are_bounded() -> None:
+    from comet.floorplan.generate import generate
+
+    with pytest.raises(InputError, match=r"1.718e\+10 blocks requested.*COMET_MAX_BLOCKS=N"):
+        generate("3d", cores="2147483648x8")
 
 
 def test_limits_are_raised_by_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

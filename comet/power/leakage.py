@@ -188,7 +188,7 @@ def resolve_leakage(spec: str, unit: str, base_dir: Path | None = None) -> Leaka
     def guarded(*args: Any, **kwargs: Any) -> Any:
         """The user's function; anything it raises (sys.exit() too) is one line naming it."""
         try:
-            return func(*args, **kwargs)
+            out = func(*args, **kwargs)
         except KeyboardInterrupt:
             raise
         except BaseException as err:
@@ -197,5 +197,13 @@ def resolve_leakage(spec: str, unit: str, base_dir: Path | None = None) -> Leaka
                 f"{unit} leakage {spec!r} raised: {describe(err)}" + (f" (at {at})" if at else ""),
                 hint="the run stopped and is marked failed; its traces so far are kept",
             ) from None
+        watts = np.asarray(out, dtype=float)
+        if not (np.isfinite(watts) & (watts >= 0.0)).all():
+            bad = watts[~(np.isfinite(watts) & (watts >= 0.0))].ravel()[0]
+            raise InputError(
+                f"{unit} leakage {spec!r} returned {float(bad)!r} W",
+                hint="a leakage function returns finite watts >= 0 per unit",
+            )
+        return out
 
     return guarded
