@@ -154,7 +154,7 @@ def check_solution(
     if not bad.any():
         return
     index = np.unravel_index(int(np.flatnonzero(bad)[0]), data.shape)
-    col = index[-1] if data.ndim else 0
+    col = int(index[-1]) if data.ndim else 0
     node = names[col] if names and col < len(names) else f"node {col}"
     row = f" at row {index[0] + 1}" if data.ndim == 2 else ""
     raise InputError(
