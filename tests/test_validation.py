@@ -204,6 +204,17 @@ def test_huge_flp_coordinates_are_refused(tmp_path: Path, coord: str) -> None:
         read_flp(p)
 
 
+def test_package_narrower_than_what_it_covers_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "a.flp").write_text("A 0.01 0.01 0 0\n")
+    (tmp_path / "p.ptrace").write_text("A\n1.0\n")
+    code, _, err = _cli(
+        "hotspot", "-f", str(tmp_path / "a.flp"), "-p", str(tmp_path / "p.ptrace"),
+        "-o", str(tmp_path / "o.ttrace"), "-s_spreader", "0.5",
+    )  # fmt: skip
+    _one_clean_line(code, err)
+    assert "-s_sink 0.06 m is narrower than -s_spreader (0.5 m)" in err
+
+
 def test_hotspot_config_physical_ranges(tmp_path: Path) -> None:
     from comet.thermal.hotspot_config import read_config
 
@@ -273,14 +284,27 @@ def test_snapshot_volume_with_the_layer_count(monkeypatch: pytest.MonkeyPatch) -
 
 
 def test_writer_refuses_non_physical_rows(tmp_path: Path) -> None:
-    w = RunWriter(tmp_path / "r")
+    w = RunWriter(tmp_path / "r", flush_every=10)
     w.open(temperature=["C_0", "C_1"], power=["C_0", "C_1"])
     w.append(1e-3, temperature=[50.0, 60.0], power=[1.0, 2.0])
     with pytest.raises(NonFiniteResult, match=r"epoch 2 .*temperature \(deg C\) of C_1 is -300"):
-        w.append(2e-3, temperature=[50.0, -300.0], power=[1.0, 2.0])
-    with pytest.raises(NonFiniteResult, match="power \\(W\\) of C_0 is inf"):
-        w.append(2e-3, temperature=[50.0, 60.0], power=[np.inf, 2.0])
-    w.close()
+        w.append(2e-3, temperature=[50.0, -300.0], power=[1.0, 2.0])  # refused at its epoch
+    with pytest.raises(NonFiniteResult):
+        w.close()  # the run is failed
+    run = Run(tmp_path / "r")
+    assert run.status == "failed" and len(run.temperature) == len(run.power) == 1
+    w = RunWriter(tmp_path / "p", flush_every=10)
+    w.open(temperature=["C_0", "C_1"], power=["C_0", "C_1"])
+    for k in range(1, 4):
+        w.append(k * 1e-3, temperature=[50.0, 60.0], power=[1.0, 2.0])
+    w.append(4e-3, temperature=[50.0, 60.0], power=[np.inf, 2.0])  # found at the next flush
+    with pytest.raises(
+        NonFiniteResult, match=r"epoch 4 \(t = 0.004 s\): power \(W\) of C_0 is inf"
+    ):
+        w.flush()
+    with pytest.raises(NonFiniteResult):
+        w.close()
+    assert len(Run(tmp_path / "p").power) == 3  # the rows before it are kept
 
 
 # ============================================================================ 3. resource limits

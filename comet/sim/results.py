@@ -466,6 +466,8 @@ class _TraceFile:
             raise InputError(f"duplicate unit names in {path.name}: {', '.join(dup)}")
         self._block = np.empty((max(1, min(int(capacity), 1024)), 1 + len(self.units)))
         self._count = 0
+        #: NaN is a value here (rows given as {unit: value} mappings leave units empty)
+        self.nan_ok = False
         self._precision = np.full(1 + len(self.units), self.VALUE_DIGITS, dtype=np.int64)
         self._precision[0] = self.TIME_DIGITS
         self.fh = _AppendFile(path)
@@ -509,6 +511,10 @@ class _TraceFile:
                 hint="pass one value per declared unit, in the declared order",
             )
         return arr
+
+    def truncate(self, rows: int) -> None:
+        """Keep only the first ``rows`` buffered rows."""
+        self._count = min(self._count, rows)
 
     def write_pending(self) -> None:
         """Append the buffered rows to the file (not yet committed: see :meth:`commit`)."""
@@ -731,6 +737,7 @@ class RunWriter:
                 hint="time_s is the end of each epoch and must grow",
             )
         rows: list[tuple[_TraceFile, np.ndarray]] = []
+        temp_trace = self._traces.get("temperature")
         for key, values in (
             ("temperature", temperature),
             ("power", power),
@@ -742,38 +749,59 @@ class RunWriter:
                 if values is not None:
                     raise InputError(f"{key} given but not declared in RunWriter.open()")
                 continue
-            arr = trace.values({} if values is None else values)
-            if values is not None and not isinstance(values, Mapping):
-                self._check_values(key, trace, arr, time_s)
-            rows.append((trace, arr))
+            if values is None or isinstance(values, Mapping):
+                trace.nan_ok = True  # units left out of a mapping row are written empty
+            rows.append((trace, trace.values({} if values is None else values)))
+        suspect = False
         for trace, arr in rows:
             trace.add(time_s, arr)
+            if (
+                trace is temp_trace
+                and arr.size
+                and self.check_values
+                and not (trace.nan_ok or self.allow_nan)
+            ):
+                # cheap per-epoch test (NaN and inf propagate into the sum); flush() finds the
+                # unit and refuses the row, so a diverged solve stops at its epoch
+                suspect = not math.isfinite(float(arr.sum())) or float(arr.min()) <= -273.15
         self._last_time = time_s
         self._rows += 1
         self._pending += 1
-        if self._pending >= self.flush_every:
+        if suspect or self._pending >= self.flush_every:
             self.flush()
 
-    def _check_values(self, key: str, trace: _TraceFile, arr: np.ndarray, time_s: float) -> None:
-        """Refuse a non-finite or non-physical row before it reaches a trace.
-
-        Raises:
-            NonFiniteResult: naming the epoch, the time and the first bad unit.
-        """
+    def _first_bad_row(self) -> tuple[int, str, _TraceFile, int] | None:
+        """The first buffered row holding a non-finite or non-physical value: (row, trace,
+        file, column), or None. Checked once per flush over the whole block (no cost per
+        epoch): temperatures finite and above 0 K, power and frequency finite; NaN allowed where
+        rows were given as mappings (left-out units) or with ``allow_nan``."""
         if not self.check_values:
-            return
-        finite = np.isfinite(arr)
-        ok = finite | np.isnan(arr) if self.allow_nan else finite.copy()
-        if key == "temperature":  # above absolute zero
-            ok[finite] &= arr[finite] > -273.15
-        if ok.all():
-            return
-        i = int(np.flatnonzero(~ok)[0])
+            return None
+        first: tuple[int, str, _TraceFile, int] | None = None
+        for key, trace in self._traces.items():
+            block = trace.pending[:, 1:]
+            if not block.size:
+                continue
+            with np.errstate(invalid="ignore"):
+                bad = ~np.isfinite(block)
+                if trace.nan_ok or self.allow_nan:
+                    bad &= ~np.isnan(block)
+                if key == "temperature":
+                    bad |= block <= -273.15
+            if bad.any():
+                row = int(np.flatnonzero(bad.any(axis=1))[0])
+                if first is None or row < first[0]:
+                    first = (row, key, trace, int(np.flatnonzero(bad[row])[0]))
+        return first
+
+    def _non_finite(self, row: int, key: str, trace: _TraceFile, col: int) -> NonFiniteResult:
+        epoch = self._rows - trace.pending.shape[0] + row + 1
+        time_s = float(trace.pending[row, 0])
+        value = float(trace.pending[row, 1 + col])
         what = {"temperature": "temperature (deg C)", "power": "power (W)"}.get(key, key)
-        raise NonFiniteResult(
-            f"epoch {self._rows + 1} (t = {time_s:.6g} s): {what} of {trace.units[i]} is "
-            f"{float(arr[i])!r}: the simulation left the physical range; the run is stopped "
-            "and marked failed",
+        return NonFiniteResult(
+            f"epoch {epoch} (t = {time_s:.6g} s): {what} of {trace.units[col]} is {value!r}: "
+            "the simulation left the physical range; the run is stopped and marked failed",
             path=self.path,
             hint="check the [thermal] package values and the power inputs",
         )
@@ -840,6 +868,12 @@ class RunWriter:
         """
         if self._broken is not None:
             raise self._broken
+        bad = self._first_bad_row()
+        failure: NonFiniteResult | None = None
+        if bad is not None:  # keep the good rows before it, drop it and the rest
+            failure = self._non_finite(*bad)
+            for trace in self._traces.values():
+                trace.truncate(bad[0])
         files = [t.fh for t in self._traces.values()]
         events = self._events_buf.getvalue()
         current: _AppendFile | None = None
@@ -873,6 +907,9 @@ class RunWriter:
             self._events_buf.seek(0)
             self._events_buf.truncate()
         self._pending = 0
+        if failure is not None:
+            self._broken = failure
+            raise failure
 
     # -- finish --------------------------------------------------------------------------------
 
