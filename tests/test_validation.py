@@ -635,6 +635,7 @@ def _subprocess_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow
 def test_full_disk_on_a_real_tmpfs(tmp_path: Path, tiny_tmpfs: Path, small_run: Path) -> None:
     cfg = _config(tmp_path, sim={"duration": "2s", "flush_every": 10})
     res = _subprocess_cli("run", str(cfg), "-q", "-o", str(tiny_tmpfs / "run"), cwd=tmp_path)
