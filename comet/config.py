@@ -173,6 +173,21 @@ PowerW = Annotated[float, _nonneg("power")]
 Capacitance = Annotated[float, _nonneg("capacitance")]
 Voltage = Annotated[float, _positive("voltage")]
 Celsius = Annotated[float, BeforeValidator(lambda v: parse_quantity(v, "temperature"))]
+
+#: Highest temperature a config may name (deg C): silicon melts at 1414 C (1687 K).
+MAX_DEGC = 1414.0
+
+
+def _temperature(value: Any) -> float:
+    """A temperature (deg C) above absolute zero and below :data:`MAX_DEGC`."""
+    out = parse_quantity(value, "temperature")
+    if not -273.15 < out <= MAX_DEGC:
+        raise ValueError(
+            f"{value!r} is {out:g} C, outside -273.15 C (0 K) .. {MAX_DEGC:g} C (silicon melts)"
+        )
+    return out
+
+
 Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
 
 # --------------------------------------------------------------------------------------------
@@ -195,7 +210,7 @@ MEMORY_DEFAULTS: dict[str, dict[str, float]] = {
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_default=True)
+    model_config = ConfigDict(extra="forbid", validate_default=True, allow_inf_nan=False)
 
 
 class SimConfig(_Section):
@@ -234,14 +249,20 @@ class SimConfig(_Section):
     def _init(cls, v: Any) -> Any:
         if isinstance(v, str) and v.strip().lower() in ("ambient", "steady"):
             return v.strip().lower()
-        return parse_quantity(v, "temperature")
+        return _temperature(v)
 
     @model_validator(mode="after")
     def _epochs(self) -> SimConfig:
+        from comet.limits import EPOCHS
+
         if self.epoch > self.duration:
             raise ValueError(
                 f"epoch: {self.epoch:g} s is longer than sim.duration {self.duration:g} s"
             )
+        try:
+            EPOCHS.check(self.duration / self.epoch, "duration / epoch")
+        except InputError as err:
+            raise ValueError(f"epoch: {err}") from None
         return self
 
 
@@ -274,10 +295,29 @@ class ArchitectureConfig(BaseModel):
     def _grid(cls, v: str | None) -> str | None:
         if v is None:
             return v
+        from comet.limits import GRID_CELLS
+
         parts = str(v).lower().split("x")
         if len(parts) != 2 or not all(p.strip().isdigit() and int(p) >= 1 for p in parts):
             raise ValueError(f"{v!r} is not ROWSxCOLS (example: 32x32)")
+        try:
+            GRID_CELLS.check(int(parts[0]) * int(parts[1]), f"grid {v}")
+        except InputError as err:
+            raise ValueError(str(err)) from None
         return v
+
+    @model_validator(mode="after")
+    def _grid_keys(self) -> ArchitectureConfig:
+        from comet.limits import GRID_CELLS
+
+        extra = self.model_extra or {}
+        dims = [extra.get("grid_rows", 1), extra.get("grid_cols", 1)]
+        if all(isinstance(d, int) and not isinstance(d, bool) for d in dims):
+            try:
+                GRID_CELLS.check(dims[0] * dims[1], "grid_rows x grid_cols")
+            except InputError as err:
+                raise ValueError(str(err)) from None
+        return self
 
     def generate_params(self) -> dict[str, Any]:
         """Keywords of :func:`comet.floorplan.generate` (``grid`` split into rows and cols)."""
@@ -294,8 +334,8 @@ class VoltageConfig(_Section):
     interpolation of ``points = [[GHz, V], ...]``."""
 
     model: Literal["linear", "table"] = "linear"
-    v0: float = 0.6
-    slope: float = 0.8
+    v0: float = Field(default=0.6, ge=0.0, le=10.0)
+    slope: float = Field(default=0.8, ge=0.0, le=10.0)
     points: list[tuple[float, float]] = Field(default_factory=list)
 
     @model_validator(mode="after")
@@ -329,16 +369,16 @@ class CoresConfig(_Section):
         migration_latency: time a migrated thread loses (s).
     """
 
-    f_min: Frequency = 1.0e9
-    f_max: Frequency = 4.0e9
+    f_min: Annotated[Frequency, Field(le=1e12)] = 1.0e9
+    f_max: Annotated[Frequency, Field(le=1e12)] = 4.0e9
     f_step: Frequency = 0.1e9
     f_init: Frequency | None = None
     voltage: VoltageConfig = Field(default_factory=VoltageConfig)
-    c_eff: Capacitance = 1.0e-9
+    c_eff: Annotated[Capacitance, Field(le=1e-6)] = 1.0e-9
     stall_activity: Fraction = 0.25
     idle_activity: Fraction = 0.0
     leakage: str = "comet"
-    leakage_scale: float = Field(default=1.0, ge=0)
+    leakage_scale: float = Field(default=1.0, ge=0, le=1e3)
     dvfs_latency: NonNegDuration = 0.0
     migration_latency: NonNegDuration = 0.0
 
@@ -348,6 +388,14 @@ class CoresConfig(_Section):
             raise ValueError(f"f_min: {self.f_min:g} Hz is above f_max {self.f_max:g} Hz")
         if self.f_init is not None and not self.f_min <= self.f_init <= self.f_max:
             raise ValueError("f_init: must lie between f_min and f_max")
+        from comet.limits import OPERATING_POINTS
+
+        try:
+            OPERATING_POINTS.check(
+                (self.f_max - self.f_min) / self.f_step + 1, "(f_max - f_min) / f_step + 1"
+            )
+        except InputError as err:
+            raise ValueError(f"f_step: {err}") from None
         return self
 
 
@@ -443,6 +491,16 @@ class ProfileSpec(_Section):
     phases: list[PhaseSpec]
     repeat: int = Field(default=1, ge=1)
 
+    @model_validator(mode="after")
+    def _size(self) -> ProfileSpec:
+        from comet.limits import PHASES
+
+        try:
+            PHASES.check(len(self.phases) * self.repeat, "phases x repeat")
+        except InputError as err:
+            raise ValueError(f"repeat: {err}") from None
+        return self
+
 
 class JobSpec(_Section):
     """``[[workload.jobs]]``: a job of ``threads`` threads of a profile.
@@ -504,6 +562,17 @@ class WorkloadConfig(_Section):
             raise ValueError(f"count: arrival = {self.arrival!r} needs count >= 1 jobs")
         if not self.mix:
             raise ValueError("mix: give at least one profile name")
+        from comet.limits import THREADS
+
+        total = sum(j.threads * j.count for j in self.jobs)
+        if self.arrival in ("uniform", "poisson"):
+            total += self.count * self.threads
+        elif self.arrival == "explicit":
+            total += len(self.times) * self.threads
+        try:
+            THREADS.check(total, "threads of all jobs")
+        except InputError as err:
+            raise ValueError(f"jobs: {err}") from None
         return self
 
 
@@ -553,8 +622,16 @@ def _policy_list(value: Any) -> Any:
         return []
     if isinstance(value, str | Mapping):
         value = [value]
-    out = []
+    if not isinstance(value, list | tuple):
+        raise ValueError(
+            f"{value!r} is not a policy: give a name, a table {{name = ..., ...}} or a list"
+        )
+    out: list[Any] = []
     for item in value:
+        if not isinstance(item, str | Mapping | BaseModel):
+            raise ValueError(
+                f"{item!r} is not a policy: give a name, a table {{name = ..., ...}} or a list"
+            )
         if isinstance(item, str):
             if item.strip().lower() in ("off", "none", ""):
                 continue
@@ -628,7 +705,7 @@ class RunConfig(_Section):
     summary and the lines the viewers draw."""
 
     name: str = "run"
-    seed: int = 1
+    seed: int = Field(default=1, ge=0, lt=2**63)
     sim: SimConfig = Field(default_factory=SimConfig)
     architecture: ArchitectureConfig = Field(default_factory=ArchitectureConfig)
     thermal: dict[str, Any] = Field(default_factory=dict)
@@ -638,7 +715,9 @@ class RunConfig(_Section):
     memory: MemoryConfig = Field(default_factory=MemoryConfig)
     workload: WorkloadConfig = Field(default_factory=WorkloadConfig)
     policies: PoliciesConfig = Field(default_factory=PoliciesConfig)
-    thresholds_degC: list[float] = Field(default_factory=lambda: [80.0, 85.0])
+    thresholds_degC: list[Annotated[float, BeforeValidator(_temperature)]] = Field(
+        default_factory=lambda: [80.0, 85.0]
+    )
 
     @field_validator("name")
     @classmethod
@@ -650,7 +729,7 @@ class RunConfig(_Section):
     @field_validator("thermal")
     @classmethod
     def _thermal(cls, v: dict[str, Any]) -> dict[str, Any]:
-        from comet.thermal.hotspot_config import ThermalConfig
+        from comet.thermal.hotspot_config import ThermalConfig, check_values
 
         known = set(ThermalConfig.keys())
         for key in v:
@@ -661,7 +740,33 @@ class RunConfig(_Section):
             raise ValueError(f"backend: {backend!r} is not the name of a thermal back end")
         if "hotspot" in v and not isinstance(v["hotspot"], str):
             raise ValueError("hotspot: expected the path of a HotSpot binary")
-        return v
+        chosen = {k: x for k, x in v.items() if k in THERMAL_BACKEND_KEYS}
+        try:
+            values = check_values({k: x for k, x in v.items() if k not in THERMAL_BACKEND_KEYS})
+        except InputError as err:
+            raise ValueError(str(err)) from None
+        return {**values, **chosen}
+
+    @model_validator(mode="after")
+    def _snapshots(self) -> RunConfig:
+        from comet.limits import GRID_CELLS, SNAPSHOT_BYTES, snapshot_bytes
+
+        every = self.sim.snapshot_every
+        if not every:
+            return self
+        params = self.architecture.generate_params()
+        rows = int(self.thermal.get("grid_rows", params.get("grid_rows", 64)))
+        cols = int(self.thermal.get("grid_cols", params.get("grid_cols", 64)))
+        try:
+            GRID_CELLS.check(rows * cols, f"grid {rows}x{cols}")
+            n = math.floor(self.sim.duration / max(every, self.sim.epoch))
+            SNAPSHOT_BYTES.check(
+                snapshot_bytes(n, 1, rows, cols),
+                f"sim.snapshot_every: {n} snapshots of {rows}x{cols} per layer",
+            )
+        except InputError as err:
+            raise ValueError(str(err)) from None
+        return self
 
     @model_validator(mode="after")
     def _programs_need_a_simulator(self) -> RunConfig:
@@ -724,6 +829,12 @@ class RunConfig(_Section):
 
     # where the config came from (for relative paths of plugins and profile files)
     _base_dir: Path | None = None
+    _path: Path | None = None
+
+    @property
+    def source(self) -> str | None:
+        """The file the config was read from (for messages), None for a config from data."""
+        return None if self._path is None else str(self._path)
 
     @property
     def base_dir(self) -> Path:
@@ -789,6 +900,7 @@ def config_from_dict(
         raise InputError(f"{key}: {msg}" if key else msg, path=path) from None
     if path is not None:
         cfg._base_dir = Path(path).resolve().parent
+        cfg._path = Path(path)
     try:
         cfg.check_backends()
     except InputError as err:
@@ -799,6 +911,8 @@ def config_from_dict(
 def _parse_override_value(text: str) -> Any:
     """A ``--set`` value: TOML syntax if it parses (numbers, booleans, lists, inline tables,
     quoted strings), else the raw string (``5s``, ``ondemand``)."""
+    if re.fullmatch(r"[+-]?0[xob][0-9a-fA-F_]+", text.strip()):
+        return text  # hexadecimal / octal / binary TOML integers: kept as written ("0x4")
     try:
         return tomllib.loads(f"v = {text}")["v"]
     except tomllib.TOMLDecodeError:
@@ -867,16 +981,17 @@ def load_config(
         path = Path(source)
         if not path.is_file():
             raise InputError("run config not found", path=path, hint="give a .toml run config")
+        from comet.fileio import read_text
+
+        text = read_text(path, "run config")
         try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
+            data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as err:
             text = str(err)
             m = re.search(r"\(at line (\d+), column \d+\)", text)
             line = getattr(err, "lineno", None) or (int(m.group(1)) if m else None)
             msg = text.split(" (at line")[0]
             raise InputError(f"not valid TOML: {msg}", path=path, line=line) from None
-        except UnicodeDecodeError:
-            raise InputError("not a text file", path=path) from None
     apply_overrides(data, overrides)
     return config_from_dict(data, path=path)
 

@@ -39,3 +39,36 @@ class InputError(ValueError):
 
     def __str__(self) -> str:
         return self.format()
+
+
+def raised_at(err: BaseException, prefer: str | PathLike[str] | None = None) -> str | None:
+    """``file:line`` where ``err`` was raised in user code: the innermost frame in ``prefer``
+    (a plugin's file) if any, else the innermost frame outside comet itself, else None."""
+    import os
+    import traceback
+
+    frames = traceback.extract_tb(err.__traceback__) if err.__traceback__ else []
+    if not frames:
+        return None
+    if prefer is not None:
+        target = os.path.realpath(prefer)
+        mine = [f for f in frames if os.path.realpath(f.filename) == target]
+        if mine:
+            return f"{mine[-1].filename}:{mine[-1].lineno}"
+    package = os.path.dirname(os.path.realpath(__file__))
+    outside = [
+        f
+        for f in frames
+        if not os.path.realpath(f.filename).startswith(package + os.sep)
+        and not f.filename.startswith("<frozen")
+    ]
+    frame = outside[-1] if outside else frames[-1]
+    return f"{frame.filename}:{frame.lineno}"
+
+
+def describe(err: BaseException) -> str:
+    """``Type: message`` of an exception on one line (``SystemExit`` as a call of sys.exit)."""
+    if isinstance(err, SystemExit):
+        return f"called sys.exit({err.code!r})"
+    text = " ".join(str(err).split())
+    return f"{type(err).__name__}: {text}" if text else type(err).__name__

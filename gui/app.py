@@ -118,11 +118,16 @@ def screenshot(
     if target is not None:
         _hover(win, target)
     app.processEvents()
+    from comet.fileio import atomic_path, ensure_dir
+
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
     try:
-        if not win.grab().save(str(out), "PNG"):
-            raise InputError("cannot write the screenshot", path=out)
+        if out.is_dir():
+            raise InputError("the screenshot path is a directory", path=out, hint="give a .png")
+        ensure_dir(out.parent, "screenshot directory")
+        with atomic_path(out, suffix=".png") as tmp:  # no truncated PNG on a full disk
+            if not win.grab().save(str(tmp), "PNG"):
+                raise InputError("cannot write the screenshot", path=out)
     finally:
         # Delete the window now, while this frame still holds it: left to the cyclic garbage
         # collector, it could be freed in the middle of some later paint event.

@@ -312,7 +312,7 @@ def test_registry_errors(tmp_path: Path) -> None:
     f.write_text("class NoStep:\n    pass\n\nclass Boom:\n    def __init__(self):\n        1/0\n")
     with pytest.raises(InputError, match="no step"):
         registry.create_policy("p.py:NoStep", base_dir=tmp_path)
-    with pytest.raises(ZeroDivisionError):
+    with pytest.raises(InputError, match=r"ZeroDivisionError: division by zero \(at .*p\.py:6\)"):
         registry.create_policy("p.py:Boom", base_dir=tmp_path)
 
 

@@ -384,7 +384,7 @@ def test_format_rows_is_savetxt() -> None:
 
 def test_trace_buffer_grows_and_flushes(tmp_path: Path) -> None:
     """Rows wait in a block (grown past 1024 rows here) until flush_every rows are in."""
-    w = RunWriter(tmp_path / "big", flush_every=3000)
+    w = RunWriter(tmp_path / "big", flush_every=3000, allow_nan=True)
     w.open(temperature=["C_0", "C_1"], power=["C_0", "C_1"])
     for k in range(1, 2501):
         w.append(k * 1e-3, temperature=[50.0 + k * 1e-4, np.nan], power={"C_0": 1.5})

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -11,6 +14,7 @@ import click
 
 from comet.cli.common import handle_errors
 from comet.errors import InputError
+from comet.fileio import atomic_path, ensure_dir, os_error, write_atomic
 from comet.floorplan.model import Stack
 
 #: click option name -> generate() parameter, for the options that take a value.
@@ -114,15 +118,78 @@ def draw_stack(stack: Stack, path: str | os.PathLike[str]) -> Path:
     fig.suptitle(f"{stack.name}: layer 0 farthest from the heat sink; x, y in mm", fontsize=8)
     fig.tight_layout()
     target = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".png")
-    os.close(fd)
     try:
-        fig.savefig(tmp, dpi=150)
-        os.replace(tmp, target)
+        with atomic_path(target, suffix=".png") as tmp:
+            fig.savefig(tmp, dpi=150, format="png")
     finally:
         plt.close(fig)
-        Path(tmp).unlink(missing_ok=True)
     return target
+
+
+#: The list of files ``comet floorplan`` wrote into an output directory (relative paths), so
+#: that ``--overwrite`` removes exactly those and never a file of the user's.
+MANIFEST = ".comet-floorplan.json"
+
+
+def _read_manifest(out: Path) -> list[str]:
+    p = out / MANIFEST
+    if not p.exists():
+        return []
+    try:
+        data = json.loads(p.read_text(encoding="utf-8"))
+        files = [str(f) for f in data["files"]]
+    except (OSError, ValueError, KeyError, TypeError):
+        raise InputError(
+            "damaged manifest of an earlier comet floorplan",
+            path=p,
+            hint="delete the directory's generated files and the manifest by hand",
+        ) from None
+    return [f for f in files if f and not Path(f).is_absolute() and ".." not in Path(f).parts]
+
+
+def _check_output(out: Path, overwrite: bool) -> None:
+    """Refuse a non-empty output directory without --overwrite (before any work)."""
+    if out.exists() and not out.is_dir():
+        raise InputError("the output is a file, not a directory", path=out, hint="give a directory")
+    if out.is_dir() and any(p.name != MANIFEST for p in out.iterdir()) and not overwrite:
+        raise InputError(
+            "output directory is not empty",
+            path=out,
+            hint="choose a new directory, or pass --overwrite to replace what comet floorplan "
+            "wrote there before (other files are kept)",
+        )
+
+
+def _install(staging: Path, out: Path) -> list[str]:
+    """Move the files rendered into ``staging`` to ``out``: first remove the files an earlier
+    run listed in the manifest, refuse to replace any other file, then write the new
+    manifest. Returns the new files (relative paths)."""
+    new = sorted(str(p.relative_to(staging)) for p in staging.rglob("*") if p.is_file())
+    old = _read_manifest(out)
+    for rel in new:
+        target = out / rel
+        if (target.exists() or target.is_symlink()) and rel not in old:
+            raise InputError(
+                "not written by comet floorplan: refusing to replace it",
+                path=target,
+                hint="move it away or choose another output directory",
+            )
+    for rel in old:
+        with contextlib.suppress(FileNotFoundError):
+            (out / rel).unlink()
+    for rel in sorted({str(Path(r).parent) for r in old}, key=len, reverse=True):
+        if rel != ".":
+            with contextlib.suppress(OSError):
+                (out / rel).rmdir()  # only when empty: the user's files stay
+    for rel in new:
+        target = out / rel
+        ensure_dir(target.parent)
+        try:
+            os.replace(staging / rel, target)
+        except OSError as err:
+            raise os_error(err, target, "cannot write") from None
+    write_atomic(out / MANIFEST, json.dumps({"files": new}, indent=1) + "\n")
+    return new
 
 
 def _parse_set(values: tuple[str, ...]) -> dict[str, Any]:
@@ -239,6 +306,12 @@ def _parse_set(values: tuple[str, ...]) -> dict[str, Any]:
 @click.option(
     "--picture/--no-picture", default=True, help="Draw stack.png per stack (needs matplotlib)."
 )
+@click.option(
+    "--overwrite",
+    is_flag=True,
+    help="Replace the files an earlier comet floorplan wrote into OUT (listed in its "
+    ".comet-floorplan.json); other files are kept.",
+)
 @handle_errors
 def floorplan(
     kind: str,
@@ -247,6 +320,7 @@ def floorplan(
     settings: tuple[str, ...],
     template_dir: str | None,
     picture: bool,
+    overwrite: bool,
     **options: Any,
 ) -> None:
     """Generate the thermal stacks of a core-memory configuration.
@@ -281,18 +355,34 @@ def floorplan(
             params["grid_rows"], params["grid_cols"] = int(rows), int(cols if sep else rows)
         except ValueError:
             raise InputError(f"grid: {grid!r} is not ROWSxCOLS", hint="e.g. --grid 64x64") from None
+    out_dir = Path(out)
+    _check_output(out_dir, overwrite)
     stacks = generate(kind, **params)
-    dirs = render(stacks, out, template_dir=template_dir)
-    drew = False
-    if picture:
-        try:
-            import matplotlib  # noqa: F401
-        except ImportError:
-            click.echo("matplotlib is not installed: no stack.png", err=True)
-        else:
-            for stack, d in zip(stacks, dirs, strict=True):
-                draw_stack(stack, d / "stack.png")
-            drew = True
+    created = not out_dir.exists()
+    ensure_dir(out_dir)
+    try:
+        staging = Path(tempfile.mkdtemp(prefix=".comet-floorplan-", dir=out_dir))
+    except OSError as err:
+        raise os_error(err, out_dir, "cannot write into the output directory") from None
+    try:
+        staged = render(stacks, staging, template_dir=template_dir)
+        drew = False
+        if picture:
+            try:
+                import matplotlib  # noqa: F401
+            except ImportError:
+                click.echo("matplotlib is not installed: no stack.png", err=True)
+            else:
+                for stack, d in zip(stacks, staged, strict=True):
+                    draw_stack(stack, d / "stack.png")
+                drew = True
+        _install(staging, out_dir)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+        if created:
+            with contextlib.suppress(OSError):
+                out_dir.rmdir()  # only if still empty: nothing was written
+    dirs = [out_dir / d.name for d in staged]
     for stack, d in zip(stacks, dirs, strict=True):
         n_power = len(stack.power_block_names())
         click.echo(

@@ -335,12 +335,16 @@ def replay(
             dt = parse_duration(interval)
         except ValueError as err:
             raise InputError(f"--interval: {err}") from None
-        if dt <= 0:
-            raise InputError("--interval must be positive")
+        if not 0 < dt <= 1e6:
+            raise InputError(f"--interval {interval}: give a time between 0 and 1e6 s")
     elif hotspot_config is not None:
         from comet.sim.hotspot_import import _sampling_intvl
 
         dt = _sampling_intvl(Path(hotspot_config))
+        if not (math.isfinite(dt) and 0 < dt <= 1e6):
+            raise InputError(
+                f"sampling_intvl {dt:g} s: give a time between 0 and 1e6 s", path=hotspot_config
+            )
     else:
         dt = 1e-3
     init_value: str | float = "ambient"
@@ -349,6 +353,12 @@ def replay(
             init_value = float(init)
         except ValueError:
             raise InputError(f"--init {init!r}: ambient or a temperature in deg C") from None
+        if not -273.15 < init_value <= 1414.0:
+            raise InputError(
+                f"--init {init}: outside -273.15 .. 1414 C", hint="a temperature in deg C"
+            )
+    if not (math.isfinite(logic_power) and 0.0 <= logic_power <= 1e6):
+        raise InputError(f"--logic-power {logic_power:g}: give watts between 0 and 1e6")
     path = Path(out_dir) if out_dir else Path("runs") / Path(trace).stem
     progress = _Progress(quiet, Path(trace).name)
     stop = SimpleNamespace(stop_requested=False)

@@ -36,6 +36,8 @@ def _size(text: str) -> tuple[int, int]:
         ) from None
     if w < 200 or h < 150:
         raise InputError(f"--size {text} is too small", hint="at least 200x150 pixels")
+    if w > 10000 or h > 10000:
+        raise InputError(f"--size {text} is too large", hint="at most 10000x10000 pixels")
     return w, h
 
 
@@ -80,6 +82,11 @@ def view(
             raise InputError(
                 "--screenshot needs a run directory", hint="comet view RUN --screenshot out.png"
             )
+        from comet.fileio import ensure_dir
+
+        if screenshot.is_dir():
+            raise InputError("the screenshot path is a directory", path=screenshot)
+        ensure_dir(screenshot.parent, "screenshot directory")
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
         app = load_gui()
         from comet.sim.results import Run

@@ -125,6 +125,17 @@ def video(
         raise InputError(f"--every must be at least 1, got {every}")
     if max_frames < 0:
         raise InputError(f"--frames must be >= 0, got {max_frames}")
+    import math
+
+    if not (math.isfinite(fps) and 0 < fps <= 1000):
+        raise InputError(f"--fps {fps:g}: give a rate between 0 and 1000 frames per second")
+    if not (math.isfinite(dpi) and 1 <= dpi <= 1200):
+        raise InputError(f"--dpi {dpi:g}: give a resolution between 1 and 1200")
+    for name, value in (("--tmin", tmin), ("--tmax", tmax)):
+        if value is not None and not -273.15 < value <= 1414.0:
+            raise InputError(f"{name} {value:g}: give a temperature in deg C above -273.15")
+    if tmin is not None and tmax is not None and not tmin < tmax:
+        raise InputError(f"--tmin {tmin:g} must be below --tmax {tmax:g}")
     info = render_video(
         run_dir,
         out,

@@ -16,13 +16,9 @@ line. Gaps between blocks are allowed (HotSpot allows them); :func:`uncovered_ar
 
 from __future__ import annotations
 
-import contextlib
 import math
-import os
-import tempfile
 from collections.abc import Sequence
 from os import PathLike
-from pathlib import Path
 
 import numpy as np
 
@@ -39,22 +35,21 @@ __all__ = [
     "write_flp",
 ]
 
+#: Largest block size or coordinate accepted (m): 10 m, a hundred times HotSpot's largest package
+#: part (the 0.1 m PCB, ``s_pcb``); beyond it a value is a unit mistake, not a chip.
+MAX_EXTENT_M = 10.0
+#: Smallest block side accepted (m): 1 nm, below any drawn feature.
+MIN_SIZE_M = 1e-9
+
 _FIELDS = ("name", "width", "height", "left-x", "bottom-y", "heat capacity", "resistivity")
 
 
 def atomic_write_text(path: str | PathLike[str], text: str) -> None:
-    """Write ``text`` to ``path`` atomically (temporary file in the same directory, then rename)."""
-    target = Path(path)
-    directory = target.parent if str(target.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+    """Write ``text`` to ``path`` atomically (see :func:`comet.fileio.write_atomic`; not
+    fsynced: generated files are many and cheap to regenerate)."""
+    from comet.fileio import write_atomic
+
+    write_atomic(path, text, sync=False)
 
 
 def _number(token: str, what: str, path: str | None, line: int) -> float:
@@ -135,13 +130,9 @@ def parse_flp(text: str, path: str | PathLike[str] | None = None) -> Floorplan:
 
 def read_flp(path: str | PathLike[str]) -> Floorplan:
     """Read and validate a ``.flp`` file (see :func:`parse_flp`)."""
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError("floorplan file not found", path=path) from None
-    except UnicodeDecodeError:
-        raise InputError("not a text file", path=path, hint="a .flp file is plain text") from None
-    return parse_flp(text, path)
+    from comet.fileio import read_text
+
+    return parse_flp(read_text(path, "floorplan file"), path)
 
 
 def validate_floorplan(
@@ -186,6 +177,18 @@ def validate_floorplan(
                 path=where,
                 line=line_of(i),
                 hint="width and height must be > 0 (metres)",
+            )
+        if (
+            max(abs(v) for v in (b.width, b.height, b.x, b.y)) > MAX_EXTENT_M
+            or min(b.width, b.height) < MIN_SIZE_M
+        ):
+            raise InputError(
+                f"block {b.name!r}: size {b.width:g} x {b.height:g} m at ({b.x:g}, {b.y:g}) m "
+                "is outside the physical range",
+                path=where,
+                line=line_of(i),
+                hint=f"sizes and coordinates are metres, between {MIN_SIZE_M:g} and "
+                f"{MAX_EXTENT_M:g} m (write 3.4e-3 for 3.4 mm)",
             )
         if not b.name or any(c.isspace() for c in b.name) or b.name.startswith("#"):
             raise InputError(

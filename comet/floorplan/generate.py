@@ -1006,8 +1006,16 @@ def _render(env: SandboxedEnvironment, name: str, **context: Any) -> str:
     try:
         template = env.get_template(name)
         return template.render(**context)
-    except jinja2.TemplateNotFound:
-        raise InputError(f"template {name} not found", hint="check --template-dir") from None
+    except jinja2.TemplateNotFound as err:
+        missing = err.name or name
+        if missing == name:
+            raise InputError(f"template {name} not found", hint="check --template-dir") from None
+        raise InputError(
+            f"template {missing} not found (included from {name})",
+            path=_template_path(env, name),
+            line=_template_line(err, env),
+            hint="check the include's name and --template-dir",
+        ) from None
     except jinja2.TemplateSyntaxError as err:
         raise InputError(
             f"template syntax error: {err.message}", path=err.filename or name, line=err.lineno
@@ -1021,6 +1029,36 @@ def _render(env: SandboxedEnvironment, name: str, **context: Any) -> str:
         ) from None
     except jinja2.exceptions.SecurityError as err:
         raise InputError(f"template {name}: not allowed in the sandbox ({err})") from None
+    except (KeyboardInterrupt, InputError):
+        raise
+    except Exception as err:  # the template's own arithmetic, filters...: name file and line
+        where = _template_frame(err, env)
+        path, line = where if where else (_template_path(env, name), None)
+        text = " ".join(str(err).split())
+        raise InputError(
+            f"template {name}: rendering failed: {type(err).__name__}"
+            + (f": {text}" if text else ""),
+            path=path,
+            line=line,
+        ) from None
+
+
+def _template_frame(err: BaseException, env: SandboxedEnvironment) -> tuple[str, int] | None:
+    """(file, line) of the innermost template frame of ``err``'s traceback (jinja2 rewrites
+    template frames to point at the template source)."""
+    import traceback
+
+    suffixes = (".j2", ".jinja", ".jinja2", ".tmpl")
+    frames = traceback.extract_tb(err.__traceback__) if err.__traceback__ else []
+    ours = [f for f in frames if f.filename.endswith(suffixes) and f.lineno]
+    if not ours:
+        return None
+    return ours[-1].filename, int(ours[-1].lineno or 0)
+
+
+def _template_line(err: BaseException, env: SandboxedEnvironment) -> int | None:
+    where = _template_frame(err, env)
+    return where[1] if where else None
 
 
 def _template_path(env: SandboxedEnvironment, name: str) -> str | None:

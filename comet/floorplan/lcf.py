@@ -103,10 +103,9 @@ def read_lcf(path: str | PathLike[str], materials: Mapping[str, Material] | None
     """
     lcf = Path(path)
     where = str(path)
-    try:
-        text = lcf.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError("layer configuration file not found", path=where) from None
+    from comet.fileio import read_text
+
+    text = read_text(lcf, "layer configuration file")
     tokens: list[tuple[str, int]] = []
     for lineno, raw in enumerate(text.splitlines(), start=1):
         parts = raw.split()

@@ -144,6 +144,12 @@ def parse_grid(value: Any) -> Grid:
         raise ValueError(f"{value!r} is not AxB or AxBxC (examples: 4x4, 4x4x8)")
     if any(p < 1 for p in parts):
         raise ValueError(f"{value!r}: every count must be at least 1")
+    from comet.limits import BLOCKS
+
+    try:
+        BLOCKS.check(math.prod(parts), f"{value!r}")
+    except InputError as err:
+        raise ValueError(err.message + f" ({err.hint})") from None
     return Grid(*parts)
 
 
@@ -227,10 +233,20 @@ def _nonneg_length(value: Any) -> float:
     return metres
 
 
+#: Lengths a parameter may take (m): 1 nm .. 10 m, as block sizes in a .flp
+#: (:data:`comet.floorplan.flp.MAX_EXTENT_M`); outside is a unit mistake.
+LENGTH_RANGE_M = (1e-9, 10.0)
+
+
 def _positive_length(value: Any) -> float:
     metres = parse_length(value)
     if not math.isfinite(metres) or metres <= 0.0:
         raise ValueError(f"must be a positive length, got {value!r}")
+    low, high = LENGTH_RANGE_M
+    if not low <= metres <= high:
+        raise ValueError(
+            f"{value!r} is {metres:g} m, outside {low:g} .. {high:g} m (examples: 3.4mm, 50um)"
+        )
     return metres
 
 
@@ -431,6 +447,14 @@ class FloorplanParams(BaseModel):
         for name in ("channels", "grid_rows", "grid_cols"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name}: must be at least 1, got {getattr(self, name)}")
+        from comet.limits import GRID_CELLS
+
+        try:
+            GRID_CELLS.check(
+                self.grid_rows * self.grid_cols, f"grid {self.grid_rows}x{self.grid_cols}"
+            )
+        except InputError as err:
+            raise ValueError(f"grid_rows: {err.message} ({err.hint})") from None
         if self.sink_margin < self.spreader_margin:
             raise ValueError(
                 "sink_margin: the sink must be at least as large as the spreader "

@@ -39,7 +39,6 @@ Example::
 from __future__ import annotations
 
 import os
-import tempfile
 import tomllib
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, fields
@@ -165,14 +164,9 @@ def write_stack_toml(info: StackInfo, path: str | os.PathLike[str]) -> Path:
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     text = dumps_stack_toml(info)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    from comet.fileio import write_atomic
+
+    write_atomic(target, text)
     return target
 
 
@@ -201,7 +195,9 @@ def read_stack_toml(path: str | os.PathLike[str]) -> StackInfo:
     if p.is_dir():
         p = p / "stack.toml"
     try:
-        data = tomllib.loads(p.read_text(encoding="utf-8"))
+        from comet.fileio import read_text
+
+        data = tomllib.loads(read_text(p, "stack description"))
     except tomllib.TOMLDecodeError as err:
         raise InputError(f"not valid TOML: {err}", path=p) from None
     if data.get("format") != FORMAT_VERSION:

@@ -85,7 +85,9 @@ def load_profiles(
         p = p if p.is_absolute() else base / p
         if not p.is_file():
             raise InputError("workload.profile_files: file not found", path=p)
-        profiles.update(_read_profiles_toml(p.read_text(encoding="utf-8"), str(p)))
+        from comet.fileio import read_text
+
+        profiles.update(_read_profiles_toml(read_text(p, "profile file"), str(p)))
     profiles.update(workload.profiles)
     return profiles
 

@@ -13,12 +13,13 @@ Lookup order for a name:
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
-from comet.errors import InputError
+from comet.errors import InputError, describe, raised_at
 from comet.policies import dram, dvfs, mapping, migration
 from comet.policies.base import PolicyProtocol
 from comet.power.leakage import load_object
@@ -73,10 +74,13 @@ def resolve_policy(name: str, base_dir: Path | None = None) -> Any:
     if name in eps:
         try:
             return eps[name].load()
-        except Exception as err:
+        except KeyboardInterrupt:
+            raise
+        except BaseException as err:  # SystemExit too: a plugin must not end comet
+            at = raised_at(err)
             raise InputError(
                 f"policy {name!r}: loading entry point {eps[name].value!r} failed: "
-                f"{type(err).__name__}: {err}"
+                f"{describe(err)}" + (f" (at {at})" if at else "")
             ) from None
     if ":" in name:
         return load_object(name, base_dir, what="policy")
@@ -115,10 +119,82 @@ def create_policy(
     try:
         policy = factory(**params)
     except (TypeError, ValueError) as err:
-        raise InputError(f"policy {name!r}: {err}") from None
+        if factory in BUILTINS.values():
+            raise InputError(f"policy {name!r}: {err}") from None
+        at = raised_at(err, _plugin_file(name, base_dir))
+        raise InputError(
+            f"policy {name!r}: constructing it failed: {describe(err)}"
+            + (f" (at {at})" if at else "")
+        ) from None
+    except KeyboardInterrupt:
+        raise
+    except BaseException as err:  # anything, SystemExit included: one line naming the plugin
+        at = raised_at(err, _plugin_file(name, base_dir))
+        raise InputError(
+            f"policy {name!r}: constructing it failed: {describe(err)}"
+            + (f" (at {at})" if at else "")
+        ) from None
     if not callable(getattr(policy, "step", None)):
         raise InputError(
             f"policy {name!r} has no step(view, control) method",
             hint="see comet.policies.base for the protocol",
         )
+    if factory not in BUILTINS.values():
+        guard_plugin(policy, _plugin_file(name, base_dir))
     return policy  # type: ignore[no-any-return]
+
+
+def _plugin_file(name: str, base_dir: Path | None) -> Path | None:
+    target, sep, _ = name.rpartition(":")
+    if not sep or not (target.endswith(".py") or "/" in target):
+        return None
+    path = Path(target)
+    return path if path.is_absolute() else (base_dir or Path.cwd()) / path
+
+
+class PluginFailure(RuntimeError):
+    """A plugin's step/setup raised something the epoch loop does not catch (``SystemExit``,
+    ``BaseException`` subclasses) or any exception; the message names the plugin's file:line.
+    Subclasses are named after the original exception, so messages read ``ZeroDivisionError:
+    division by zero (at my_policy.py:12)``."""
+
+
+_FAILURE_TYPES: dict[str, type[PluginFailure]] = {}
+
+
+def _failure(err: BaseException, plugin_file: Path | None) -> PluginFailure:
+    name = "SystemExit" if isinstance(err, SystemExit) else type(err).__name__
+    cls = _FAILURE_TYPES.get(name)
+    if cls is None:
+        cls = _FAILURE_TYPES[name] = type(name, (PluginFailure,), {})
+    text = describe(err)
+    text = text.split(": ", 1)[1] if ": " in text and not isinstance(err, SystemExit) else text
+    at = raised_at(err, plugin_file)
+    return cls(text + (f" (at {at})" if at else ""))
+
+
+def guard_plugin(policy: Any, plugin_file: Path | None = None) -> Any:
+    """Make the plugin's ``step`` and ``setup`` raise :class:`PluginFailure` (an ``Exception``,
+    which the epoch loop turns into a failed run naming the policy and the epoch) for anything
+    they raise but ``KeyboardInterrupt``, ``sys.exit()`` included. The object keeps its class;
+    methods are wrapped on the instance."""
+    import functools
+
+    for method in ("step", "setup"):
+        fn = getattr(policy, method, None)
+        if not callable(fn) or getattr(fn, "_comet_guarded", False):
+            continue
+
+        def guarded(*args: Any, _fn: Any = fn, **kwargs: Any) -> Any:
+            try:
+                return _fn(*args, **kwargs)
+            except (KeyboardInterrupt, PluginFailure):
+                raise
+            except BaseException as err:
+                raise _failure(err, plugin_file) from err
+
+        wrapper = functools.wraps(fn)(guarded)
+        wrapper._comet_guarded = True  # type: ignore[attr-defined]
+        with contextlib.suppress(AttributeError, TypeError):  # __slots__: left as is
+            setattr(policy, method, wrapper)
+    return policy

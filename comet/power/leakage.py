@@ -29,10 +29,11 @@ import importlib.util
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from comet.errors import InputError
+from comet.errors import InputError, describe, raised_at
 
 __all__ = [
     "LeakageModel",
@@ -128,10 +129,15 @@ def load_object(spec: str, base_dir: Path | None = None, what: str = "object") -
             sys.modules[mod_name] = module
             try:
                 loader_spec.loader.exec_module(module)
-            except Exception as err:
+            except KeyboardInterrupt:
                 del sys.modules[mod_name]
+                raise
+            except BaseException as err:  # SystemExit too: a plugin must not end comet
+                del sys.modules[mod_name]
+                at = raised_at(err, path)
                 raise InputError(
-                    f"{what} {spec!r}: importing the file failed: {type(err).__name__}: {err}",
+                    f"{what} {spec!r}: importing the file failed: {describe(err)}"
+                    + (f" (at {at})" if at else ""),
                     path=path,
                 ) from None
     else:
@@ -139,6 +145,14 @@ def load_object(spec: str, base_dir: Path | None = None, what: str = "object") -
             module = importlib.import_module(target)
         except ImportError as err:
             raise InputError(f"{what} {spec!r}: cannot import module {target!r}: {err}") from None
+        except KeyboardInterrupt:
+            raise
+        except BaseException as err:  # the module raised (or exited) while it was imported
+            at = raised_at(err)
+            raise InputError(
+                f"{what} {spec!r}: importing module {target!r} failed: {describe(err)}"
+                + (f" (at {at})" if at else "")
+            ) from None
     try:
         return getattr(module, attr)
     except AttributeError:
@@ -164,4 +178,32 @@ def resolve_leakage(spec: str, unit: str, base_dir: Path | None = None) -> Leaka
     func = load_object(spec, base_dir, what=f"{unit} leakage")
     if not callable(func):
         raise InputError(f"{unit} leakage {spec!r} is not callable")
-    return func  # type: ignore[return-value]
+    target, _, _ = spec.rpartition(":")
+    plugin_file = None
+    if target.endswith(".py") or "/" in target:
+        plugin_file = (
+            Path(target) if Path(target).is_absolute() else (base_dir or Path.cwd()) / target
+        )
+
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        """The user's function; anything it raises (sys.exit() too) is one line naming it."""
+        try:
+            out = func(*args, **kwargs)
+        except KeyboardInterrupt:
+            raise
+        except BaseException as err:
+            at = raised_at(err, plugin_file)
+            raise InputError(
+                f"{unit} leakage {spec!r} raised: {describe(err)}" + (f" (at {at})" if at else ""),
+                hint="the run stopped and is marked failed; its traces so far are kept",
+            ) from None
+        watts = np.asarray(out, dtype=float)
+        if not (np.isfinite(watts) & (watts >= 0.0)).all():
+            bad = watts[~(np.isfinite(watts) & (watts >= 0.0))].ravel()[0]
+            raise InputError(
+                f"{unit} leakage {spec!r} returned {float(bad)!r} W",
+                hint="a leakage function returns finite watts >= 0 per unit",
+            )
+        return out
+
+    return guarded

@@ -128,7 +128,7 @@ class Simulation:
         from comet.thermal.hotspot_config import ThermalConfig
 
         cfg = self.config
-        where = None if cfg._base_dir is None else "run config"
+        where = cfg.source
         try:
             self.stacks = generate(cfg.architecture.kind, **cfg.architecture.generate_params())
         except InputError as err:
@@ -141,16 +141,21 @@ class Simulation:
             thermal_config(stack, ThermalConfig()).with_values(**values) for stack in self.stacks
         ]
         name, params = cfg.thermal_backend()
-        stepper: ThermalStepper = THERMAL_BACKENDS.create(name, params, cfg.base_dir)
-        stepper.start(
-            ThermalSystem(
-                tuple(self.stacks),
-                tuple(self.thermal_configs),
-                solver=cfg.sim.solver,
-                precision=cfg.sim.precision,
-                work_dir=None if run_dir is None else run_dir / "thermal",
+        try:
+            stepper: ThermalStepper = THERMAL_BACKENDS.create(name, params, cfg.base_dir)
+            stepper.start(
+                ThermalSystem(
+                    tuple(self.stacks),
+                    tuple(self.thermal_configs),
+                    solver=cfg.sim.solver,
+                    precision=cfg.sim.precision,
+                    work_dir=None if run_dir is None else run_dir / "thermal",
+                )
             )
-        )
+        except InputError as err:
+            if err.path is not None or cfg.source is None:
+                raise
+            raise InputError(err.message, path=cfg.source, line=err.line, hint=err.hint) from None
         self.stepper = stepper
         self.n_power = len(stepper.power_names)
 

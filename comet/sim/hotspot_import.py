@@ -92,8 +92,10 @@ def run_from_hotspot(
     stack = _read_stack(floorplan)
     if sampling_intvl is None:
         sampling_intvl = _sampling_intvl(Path(config) if config is not None else None)
-    if not sampling_intvl > 0:
-        raise InputError(f"sampling_intvl must be positive, got {sampling_intvl:g} s")
+    if not 0 < sampling_intvl <= 1e6:
+        raise InputError(
+            f"sampling_intvl must be positive and at most 1e6 s, got {sampling_intvl:g} s"
+        )
     names, temps_k = read_ttrace(ttrace)
     known = {b.name.lower(): b.name for la in stack.layers for b in la.floorplan}
     unknown = [n for n in names if n.lower() not in known]

@@ -29,10 +29,10 @@ import math
 import os
 import shutil
 import socket
-import tempfile
 import time
 import tomllib
-from collections.abc import Iterable, Mapping, Sequence
+import zipfile
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -42,6 +42,7 @@ import numpy as np
 import pandas as pd
 
 from comet.errors import InputError
+from comet.fileio import atomic_path, ensure_dir, os_error, read_text
 from comet.floorplan.model import Block, Floorplan, Stack
 from comet.sim.csv_format import format_rows
 from comet.toml_write import dumps_toml
@@ -59,6 +60,7 @@ DEFAULT_THRESHOLDS_DEGC: tuple[float, ...] = (80.0, 85.0)
 LAYER_KINDS = ("core", "dram", "tim", "logic", "interposer", "filler", "other")
 RUN_STATUSES = ("running", "complete", "failed", "interrupted", "unknown")
 _RUNNING_MARK = ".running"
+_LOCK = ".lock"
 _GRID_PARTIAL = ".grid.partial.f32"
 
 Status = Literal["running", "complete", "failed", "interrupted", "unknown"]
@@ -290,22 +292,156 @@ def _num(x: float) -> float | None:
 
 
 def write_atomic(path: str | os.PathLike[str], data: str | bytes) -> None:
-    """Write ``data`` to ``path`` via a temporary file in the same directory + ``os.replace``."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data.encode() if isinstance(data, str) else data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    """Write ``data`` to ``path`` atomically (see :func:`comet.fileio.write_atomic`)."""
+    from comet.fileio import write_atomic as _write
+
+    _write(path, data)
 
 
 # --------------------------------------------------------------------------- writer
+
+
+class _AppendFile:
+    """A file comet appends to (a trace, events.csv, the grid snapshots), written unbuffered
+    with ``os.write`` so that what is on disk is exactly what was committed.
+
+    :meth:`write` appends; :meth:`commit` marks the current size as good; :meth:`rollback`
+    truncates the file back to the last good size. A failed write (a full disk) is rolled back
+    by the writer, so no trace ends in a cut line or holds rows the others lack.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            self.fd: int | None = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
+        except OSError as err:
+            raise os_error(err, path, "cannot write") from None
+        self.good = 0
+        self.size = 0
+
+    def write(self, data: bytes) -> None:
+        if self.fd is None:
+            raise RuntimeError(f"{self.path} is closed")
+        view = memoryview(data)
+        while view:
+            n = os.write(self.fd, view)
+            self.size += n
+            view = view[n:]
+
+    def commit(self) -> None:
+        self.good = self.size
+
+    def rollback(self) -> None:
+        if self.fd is not None and self.size != self.good:
+            with contextlib.suppress(OSError):
+                os.ftruncate(self.fd, self.good)
+                os.lseek(self.fd, self.good, os.SEEK_SET)
+            self.size = self.good
+
+    def close(self) -> None:
+        if self.fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(self.fd)
+            self.fd = None
+
+    @property
+    def closed(self) -> bool:
+        return self.fd is None
+
+
+def _lock_holder(lock: Path) -> str:
+    """Who holds a run directory's lock, from the lock file (``pid N on host``)."""
+    try:
+        info = json.loads(lock.read_text(encoding="utf-8"))
+        return f"pid {int(info['pid'])} on {info.get('host', '?')}"
+    except (OSError, ValueError, KeyError, TypeError):
+        return "another process"
+
+
+def _acquire_lock(directory: Path) -> int:
+    """Take the exclusive lock of a run directory (``flock`` on ``.lock``), held while the
+    run is written; the file names the holder.
+
+    Raises:
+        InputError: a live run holds the lock (naming its process).
+    """
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX: the .running marker only
+        return -1
+
+    lock = directory / _LOCK
+    for _ in range(100):
+        try:
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666)
+        except OSError as err:
+            raise os_error(err, lock, "cannot create the lock file") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise InputError(
+                f"a live run ({_lock_holder(lock)}) is writing this directory",
+                path=directory,
+                hint="wait for it to finish, stop it, or choose another directory",
+            ) from None
+        except OSError:  # pragma: no cover - a file system without flock
+            break
+        try:  # the holder before us may have removed the file as it released it: retry
+            if os.stat(lock).st_ino == os.fstat(fd).st_ino:
+                break
+        except FileNotFoundError:
+            pass
+        os.close(fd)
+    info = json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "started": time.time()})
+    with contextlib.suppress(OSError):
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, info.encode(), 0)
+    return fd
+
+
+def _release_lock(fd: int | None, directory: Path | None = None) -> None:
+    """Release the lock; with ``directory``, remove the lock file first (while still holding
+    it: a process that opened it meanwhile sees the file gone and takes a new one)."""
+    if fd is None or fd < 0:
+        return
+    import fcntl
+
+    if directory is not None:
+        with contextlib.suppress(OSError):
+            (directory / _LOCK).unlink()
+
+    with contextlib.suppress(OSError):
+        fcntl.flock(fd, fcntl.LOCK_UN)
+    with contextlib.suppress(OSError):
+        os.close(fd)
+
+
+def lock_held(directory: str | os.PathLike[str]) -> bool:
+    """Whether a live process holds the lock of the run directory (see :class:`RunWriter`)."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        return False
+
+    lock = Path(directory) / _LOCK
+    try:
+        fd = os.open(lock, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    except OSError:  # pragma: no cover
+        return False
+    finally:
+        os.close(fd)
+    return False
+
+
+class NonFiniteResult(InputError):
+    """The simulation produced a non-finite or non-physical value (the run is stopped)."""
 
 
 class _TraceFile:
@@ -330,11 +466,13 @@ class _TraceFile:
             raise InputError(f"duplicate unit names in {path.name}: {', '.join(dup)}")
         self._block = np.empty((max(1, min(int(capacity), 1024)), 1 + len(self.units)))
         self._count = 0
+        #: NaN is a value here (rows given as {unit: value} mappings leave units empty)
+        self.nan_ok = False
         self._precision = np.full(1 + len(self.units), self.VALUE_DIGITS, dtype=np.int64)
         self._precision[0] = self.TIME_DIGITS
-        self.fh = open(path, "w", encoding="utf-8", newline="")  # noqa: SIM115 - held open
-        self.fh.write(",".join(["time_s", *(u + suffix for u in self.units)]) + "\n")
-        self.fh.flush()
+        self.fh = _AppendFile(path)
+        self.fh.write((",".join(["time_s", *(u + suffix for u in self.units)]) + "\n").encode())
+        self.fh.commit()
 
     @property
     def pending(self) -> np.ndarray:
@@ -374,15 +512,24 @@ class _TraceFile:
             )
         return arr
 
-    def flush(self) -> None:
+    def truncate(self, rows: int) -> None:
+        """Keep only the first ``rows`` buffered rows."""
+        self._count = min(self._count, rows)
+
+    def write_pending(self) -> None:
+        """Append the buffered rows to the file (not yet committed: see :meth:`commit`)."""
         if self._count and not self.fh.closed:
-            self.fh.write(format_rows(self.pending, self._precision))
-            self._count = 0
-        if not self.fh.closed:
-            self.fh.flush()
+            self.fh.write(format_rows(self.pending, self._precision).encode())
+
+    def commit(self) -> None:
+        self.fh.commit()
+        self._count = 0
+
+    def flush(self) -> None:
+        self.write_pending()
+        self.commit()
 
     def close(self) -> None:
-        self.flush()
         self.fh.close()
 
 
@@ -423,48 +570,72 @@ class RunWriter:
         flush_every: int = 10,
         thresholds_degC: Sequence[float] = DEFAULT_THRESHOLDS_DEGC,
         start_time_s: float = 0.0,
+        allow_nan: bool = False,
     ) -> None:
         self.path = Path(path)
-        if self.path.exists():
-            if not self.path.is_dir():
-                raise InputError("exists and is not a directory", path=self.path)
-            if any(self.path.iterdir()):
-                if not overwrite:
-                    raise InputError(
-                        "run directory already exists",
-                        path=self.path,
-                        hint="choose another name or pass overwrite=True (--overwrite)",
-                    )
-                if not (self.path / "layers.json").exists() and not any(
-                    (self.path / f).exists() for f, _ in TRACES.values()
-                ):
-                    raise InputError(
-                        "refusing to overwrite a directory that is not a comet run",
-                        path=self.path,
-                        hint="choose an empty or new directory",
-                    )
-                shutil.rmtree(self.path)
-        self.path.mkdir(parents=True, exist_ok=True)
+        self.allow_nan = allow_nan
+        self._lock: int | None = None
+        if self.path.exists() and not self.path.is_dir():
+            raise InputError("exists and is not a directory", path=self.path)
+        if self.path.is_dir() and any(p.name != _LOCK for p in self.path.iterdir()):
+            if not overwrite:
+                raise InputError(
+                    "run directory already exists",
+                    path=self.path,
+                    hint="choose another name or pass overwrite=True (--overwrite)",
+                )
+            if not (self.path / "layers.json").exists() and not any(
+                (self.path / f).exists() for f in (*(f for f, _ in TRACES.values()), _LOCK)
+            ):
+                raise InputError(
+                    "refusing to overwrite a directory that is not a comet run",
+                    path=self.path,
+                    hint="choose an empty or new directory",
+                )
+            self._lock = _acquire_lock(self.path)  # refuses a live run's directory
+            try:
+                for child in self.path.iterdir():
+                    if child.name == _LOCK:
+                        continue
+                    if child.is_dir() and not child.is_symlink():
+                        shutil.rmtree(child)
+                    else:
+                        child.unlink()
+            except OSError as err:
+                _release_lock(self._lock)
+                raise os_error(err, self.path, "cannot clear the run directory") from None
+        ensure_dir(self.path, "run directory")
+        if self._lock is None:
+            self._lock = _acquire_lock(self.path)
         self.name = name or self.path.resolve().name
         self.flush_every = max(1, int(flush_every))
         self.thresholds = [float(t) for t in thresholds_degC]
         self.start_time_s = float(start_time_s)
         self._t0 = time.perf_counter()
         self._traces: dict[str, _TraceFile] = {}
-        self._events_fh: io.TextIOWrapper | None = None
+        self._events_fh: _AppendFile | None = None
+        self._events_buf = io.StringIO()
+        self._broken: InputError | None = None
+        self._rows = 0
         self._events: Any = None
         self._stats: TraceStats | None = None
         self._pending = 0
         self._last_time = -math.inf
         self._unit_layer: dict[str, str] = {}
-        self._grid_fh: io.BufferedWriter | None = None
+        self._grid_fh: _AppendFile | None = None
         self._grid_times: list[float] = []
         self._grid_shape: tuple[int, int, int] | None = None
         self._grid_layers: list[str] = []
         self.closed = False
+        #: refuse non-finite and non-physical rows (array rows; mapping rows may omit units)
+        self.check_values = True
         self.summary: dict[str, Any] | None = None
         mark = {"pid": os.getpid(), "host": socket.gethostname(), "started": time.time()}
-        write_atomic(self.path / _RUNNING_MARK, json.dumps(mark))
+        try:
+            write_atomic(self.path / _RUNNING_MARK, json.dumps(mark))
+        except BaseException:
+            _release_lock(self._lock)
+            raise
 
     # -- static parts -------------------------------------------------------------------------
 
@@ -536,11 +707,14 @@ class RunWriter:
 
     def _open_events(self) -> None:
         if self._events_fh is None:
-            fh = open(self.path / "events.csv", "w", encoding="utf-8", newline="")  # noqa: SIM115
+            fh = _AppendFile(self.path / "events.csv")
             self._events_fh = fh
-            self._events = csv.writer(fh, lineterminator="\n")
+            self._events = csv.writer(self._events_buf, lineterminator="\n")
             self._events.writerow(EVENT_COLUMNS)
-            fh.flush()
+            fh.write(self._events_buf.getvalue().encode())
+            fh.commit()
+            self._events_buf.seek(0)
+            self._events_buf.truncate()
 
     def append(
         self,
@@ -563,6 +737,7 @@ class RunWriter:
                 hint="time_s is the end of each epoch and must grow",
             )
         rows: list[tuple[_TraceFile, np.ndarray]] = []
+        temp_trace = self._traces.get("temperature")
         for key, values in (
             ("temperature", temperature),
             ("power", power),
@@ -574,13 +749,62 @@ class RunWriter:
                 if values is not None:
                     raise InputError(f"{key} given but not declared in RunWriter.open()")
                 continue
+            if values is None or isinstance(values, Mapping):
+                trace.nan_ok = True  # units left out of a mapping row are written empty
             rows.append((trace, trace.values({} if values is None else values)))
+        suspect = False
         for trace, arr in rows:
             trace.add(time_s, arr)
+            if (
+                trace is temp_trace
+                and arr.size
+                and self.check_values
+                and not (trace.nan_ok or self.allow_nan)
+            ):
+                # cheap per-epoch test (NaN and inf propagate into the sum); flush() finds the
+                # unit and refuses the row, so a diverged solve stops at its epoch
+                suspect = not math.isfinite(float(arr.sum())) or float(arr.min()) <= -273.15
         self._last_time = time_s
+        self._rows += 1
         self._pending += 1
-        if self._pending >= self.flush_every:
+        if suspect or self._pending >= self.flush_every:
             self.flush()
+
+    def _first_bad_row(self) -> tuple[int, str, _TraceFile, int] | None:
+        """The first buffered row holding a non-finite or non-physical value: (row, trace,
+        file, column), or None. Checked once per flush over the whole block (no cost per
+        epoch): temperatures finite and above 0 K, power and frequency finite; NaN allowed where
+        rows were given as mappings (left-out units) or with ``allow_nan``."""
+        if not self.check_values:
+            return None
+        first: tuple[int, str, _TraceFile, int] | None = None
+        for key, trace in self._traces.items():
+            block = trace.pending[:, 1:]
+            if not block.size:
+                continue
+            with np.errstate(invalid="ignore"):
+                bad = ~np.isfinite(block)
+                if trace.nan_ok or self.allow_nan:
+                    bad &= ~np.isnan(block)
+                if key == "temperature":
+                    bad |= block <= -273.15
+            if bad.any():
+                row = int(np.flatnonzero(bad.any(axis=1))[0])
+                if first is None or row < first[0]:
+                    first = (row, key, trace, int(np.flatnonzero(bad[row])[0]))
+        return first
+
+    def _non_finite(self, row: int, key: str, trace: _TraceFile, col: int) -> NonFiniteResult:
+        epoch = self._rows - trace.pending.shape[0] + row + 1
+        time_s = float(trace.pending[row, 0])
+        value = float(trace.pending[row, 1 + col])
+        what = {"temperature": "temperature (deg C)", "power": "power (W)"}.get(key, key)
+        return NonFiniteResult(
+            f"epoch {epoch} (t = {time_s:.6g} s): {what} of {trace.units[col]} is {value!r}: "
+            "the simulation left the physical range; the run is stopped and marked failed",
+            path=self.path,
+            hint="check the [thermal] package values and the power inputs",
+        )
 
     def event(
         self,
@@ -617,15 +841,56 @@ class RunWriter:
             )
             if len(self._grid_layers) != arr.shape[0]:
                 raise InputError("grid snapshot: one layer name per layer is needed")
-            self._grid_fh = open(self.path / _GRID_PARTIAL, "wb")  # noqa: SIM115
+            self._grid_fh = _AppendFile(self.path / _GRID_PARTIAL)
         elif arr.shape != self._grid_shape:
             raise InputError(f"grid snapshot shape {arr.shape} != {self._grid_shape}")
         assert self._grid_fh is not None
-        self._grid_fh.write(np.ascontiguousarray(arr).tobytes())
+        if self._broken is not None:
+            raise self._broken
+        try:
+            self._grid_fh.write(np.ascontiguousarray(arr).tobytes())
+        except OSError as err:
+            self._grid_fh.rollback()
+            self._broken = os_error(err, self.path / "grid.npz", "cannot write")
+            raise self._broken from None
+        self._grid_fh.commit()
         self._grid_times.append(float(time_s))
 
     def flush(self) -> None:
-        """Append buffered rows to the CSV files and update the running statistics."""
+        """Append buffered rows to the CSV files and update the running statistics.
+
+        All traces and the events grow together: when one write fails (a full disk), every
+        file is truncated back to its last complete flush, so the traces keep the same rows
+        and no line is cut; the writer is then broken and the error names the file.
+
+        Raises:
+            InputError: a file could not be written (ENOSPC, EIO...).
+        """
+        if self._broken is not None:
+            raise self._broken
+        bad = self._first_bad_row()
+        failure: NonFiniteResult | None = None
+        if bad is not None:  # keep the good rows before it, drop it and the rest
+            failure = self._non_finite(*bad)
+            for trace in self._traces.values():
+                trace.truncate(bad[0])
+        files = [t.fh for t in self._traces.values()]
+        events = self._events_buf.getvalue()
+        current: _AppendFile | None = None
+        try:
+            for trace in self._traces.values():
+                current = trace.fh
+                trace.write_pending()
+            if self._events_fh is not None and events:
+                current = self._events_fh
+                self._events_fh.write(events.encode())
+        except OSError as err:
+            for fh in [*files, self._events_fh]:
+                if fh is not None:
+                    fh.rollback()
+            where = current.path if current is not None else self.path
+            self._broken = os_error(err, where, "cannot write")
+            raise self._broken from None
         temp = self._traces.get("temperature")
         pw = self._traces.get("power")
         if self._stats is not None:
@@ -636,31 +901,40 @@ class RunWriter:
                 block = pw.pending
                 self._stats.update_power(block[:, 0], block[:, 1:])
         for trace in self._traces.values():
-            trace.flush()
+            trace.commit()
         if self._events_fh is not None:
-            self._events_fh.flush()
-        if self._grid_fh is not None:
-            self._grid_fh.flush()
+            self._events_fh.commit()
+            self._events_buf.seek(0)
+            self._events_buf.truncate()
         self._pending = 0
+        if failure is not None:
+            self._broken = failure
+            raise failure
 
     # -- finish --------------------------------------------------------------------------------
 
     def _write_grid(self) -> None:
+        """Pack the streamed snapshots into ``grid.npz`` (read through a memory map, written
+        straight to a temporary file: the snapshots are never held in memory twice)."""
         if self._grid_fh is None or self._grid_shape is None:
             return
         self._grid_fh.close()
         raw = self.path / _GRID_PARTIAL
         n = len(self._grid_times)
-        data = np.fromfile(raw, dtype=np.float32).reshape((n, *self._grid_shape))
-        buf = io.BytesIO()
-        np.savez(
-            buf,
-            times_s=np.asarray(self._grid_times, dtype=float),
-            temperature_degC=data,
-            layer_names=np.asarray(self._grid_layers, dtype=str),
-        )
-        write_atomic(self.path / "grid.npz", buf.getvalue())
-        raw.unlink()
+        try:
+            if n:
+                data = np.memmap(raw, dtype=np.float32, mode="r", shape=(n, *self._grid_shape))
+                with atomic_path(self.path / "grid.npz", suffix=".npz") as tmp:
+                    np.savez(
+                        tmp,
+                        times_s=np.asarray(self._grid_times, dtype=float),
+                        temperature_degC=data,
+                        layer_names=np.asarray(self._grid_layers, dtype=str),
+                    )
+                del data
+        finally:
+            with contextlib.suppress(OSError):
+                raw.unlink()
 
     def close(
         self,
@@ -671,17 +945,37 @@ class RunWriter:
         """Flush everything, pack the grid snapshots and write ``summary.json`` atomically.
 
         ``extra`` keys (``instructions``, ``makespan_s``, ``energy_J`` parts...) are merged into
-        the summary; dict values are merged key by key. Returns the summary.
+        the summary; dict values are merged key by key. Returns the summary. Ctrl-C and
+        SIGTERM wait until the summary is written (a second Ctrl-C cannot leave a run without
+        one). A file that cannot be written marks the run ``failed`` (the summary says which)
+        and is raised as an :class:`InputError` naming it, after the summary.
         """
         if self.closed:
             assert self.summary is not None
             return self.summary
-        self.flush()
+        with _signals_deferred():
+            return self._close(status, error, **extra)
+
+    def _close(self, status: Status, error: str | None, **extra: Any) -> dict[str, Any]:
+        failure: InputError | None = None
+        try:
+            self.flush()
+        except InputError as err:
+            failure = err
         for trace in self._traces.values():
             trace.close()
         if self._events_fh is not None:
             self._events_fh.close()
-        self._write_grid()
+        try:
+            if failure is None:
+                self._write_grid()
+        except InputError as err:
+            failure = err
+        if failure is not None or self._broken is not None:
+            with contextlib.suppress(OSError):
+                (self.path / _GRID_PARTIAL).unlink()
+        if failure is not None:
+            status, error = "failed", error or str(failure)
         stats = self._stats or TraceStats([], [], self.thresholds, self.start_time_s)
         summary: dict[str, Any] = {
             "status": status,
@@ -697,11 +991,19 @@ class RunWriter:
                 summary[key].update(value)
             else:
                 summary[key] = value
-        write_atomic(self.path / "summary.json", json.dumps(_jsonable(summary), indent=1))
-        with contextlib.suppress(OSError):
-            (self.path / _RUNNING_MARK).unlink()
+        if failure is not None and status == "failed":
+            summary["status"], summary["error"] = "failed", str(failure)
         self.closed = True
         self.summary = summary
+        try:
+            write_atomic(self.path / "summary.json", json.dumps(_jsonable(summary), indent=1))
+        finally:
+            with contextlib.suppress(OSError):
+                (self.path / _RUNNING_MARK).unlink()
+            _release_lock(self._lock, self.path)
+            self._lock = None
+        if failure is not None:
+            raise failure
         return summary
 
     def __enter__(self) -> RunWriter:
@@ -718,6 +1020,39 @@ class RunWriter:
             self.close("interrupted", error="interrupted")
         else:
             self.close("failed", error=f"{exc_type.__name__}: {exc}")
+
+
+@contextlib.contextmanager
+def _signals_deferred() -> Iterator[None]:
+    """While the block runs, SIGINT and SIGTERM are only recorded (main thread only); the
+    first one is handed to the previous handler when the block ends."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    pending: list[int] = []
+
+    def defer(signum: int, frame: Any) -> None:
+        pending.append(signum)
+
+    sigs = (signal.SIGINT, signal.SIGTERM)
+    old = {sig: signal.signal(sig, defer) for sig in sigs}
+    try:
+        yield
+    finally:
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
+        if pending:
+            first = signal.Signals(pending[0])
+            handler = old[first]
+            if callable(handler):
+                handler(first, None)
+            elif handler == signal.SIG_DFL:
+                if first == signal.SIGINT:
+                    raise KeyboardInterrupt
+                os.kill(os.getpid(), first)
 
 
 def _jsonable(obj: Any) -> Any:
@@ -758,7 +1093,10 @@ class GridSnapshots:
 
 def _read_complete_lines(path: Path) -> bytes:
     """The file's bytes up to its last newline (a row cut by a hard kill is dropped)."""
-    data = path.read_bytes()
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        raise os_error(err, path, "cannot read") from None
     end = data.rfind(b"\n")
     return data[: end + 1] if end >= 0 else data
 
@@ -771,8 +1109,9 @@ def read_trace(path: str | os.PathLike[str], suffix: str) -> pd.DataFrame:
         raise InputError("empty trace file", path=path, hint="the run wrote no header")
     try:
         df = pd.read_csv(io.BytesIO(data), dtype=float)
-    except (ValueError, pd.errors.ParserError) as err:
-        raise InputError(f"cannot read trace: {err}", path=path) from err
+    except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as err:
+        first = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise InputError(f"cannot read trace: {first}", path=path) from None
     if "time_s" not in df.columns:
         raise InputError("no time_s column", path=path, line=1, hint="the first column is time_s")
     df = df.set_index("time_s")
@@ -847,13 +1186,22 @@ class Run:
         data = _read_complete_lines(p)
         if not data.strip():
             return empty
-        df = pd.read_csv(
-            io.BytesIO(data),
-            dtype={"kind": str, "target": str, "detail": str},
-            keep_default_na=False,
-        )
-        if "time_s" not in df.columns:
-            return empty
+        try:
+            df = pd.read_csv(
+                io.BytesIO(data),
+                dtype={"kind": str, "target": str, "detail": str},
+                keep_default_na=False,
+            )
+            if "time_s" not in df.columns:
+                return empty
+            df["time_s"] = pd.to_numeric(df["time_s"], errors="raise")
+        except (ValueError, TypeError, UnicodeDecodeError, pd.errors.ParserError) as err:
+            first = str(err).splitlines()[0] if str(err) else type(err).__name__
+            raise InputError(
+                f"damaged events file ({first})",
+                path=p,
+                hint="columns are time_s, kind, target, value, detail; delete it to go on",
+            ) from None
         return df.set_index("time_s")
 
     @cached_property
@@ -870,7 +1218,7 @@ class Run:
         if not p.exists():
             return []
         try:
-            raw = json.loads(p.read_text(encoding="utf-8"))
+            raw = json.loads(read_text(p, "layers file"))
         except json.JSONDecodeError as err:
             raise InputError(f"bad JSON: {err.msg}", path=p, line=err.lineno) from err
         if not isinstance(raw, list):
@@ -918,12 +1266,33 @@ class Run:
         p = self.path / "grid.npz"
         if not p.exists():
             return None
-        with np.load(p, allow_pickle=False) as z:
-            return GridSnapshots(
-                times_s=np.asarray(z["times_s"], dtype=float),
-                temperature_degC=np.asarray(z["temperature_degC"]),
-                layer_names=[str(s) for s in z["layer_names"]],
+        try:
+            with open(p, "rb") as fh, np.load(fh, allow_pickle=False) as z:
+                grid = GridSnapshots(
+                    times_s=np.asarray(z["times_s"], dtype=float),
+                    temperature_degC=np.asarray(z["temperature_degC"]),
+                    layer_names=[str(s) for s in z["layer_names"]],
+                )
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as err:
+            raise InputError(
+                f"damaged grid snapshots ({type(err).__name__}: {err})",
+                path=p,
+                hint="the file is truncated or not comet's; delete it to use the block traces",
+            ) from None
+        t, T = grid.times_s, grid.temperature_degC
+        if (
+            T.ndim != 4
+            or t.ndim != 1
+            or t.shape[0] != T.shape[0]
+            or len(grid.layer_names) != T.shape[1]
+        ):
+            raise InputError(
+                f"damaged grid snapshots: times {t.shape}, maps {T.shape}, "
+                f"{len(grid.layer_names)} layer names",
+                path=p,
+                hint="maps are (snapshots, layers, rows, cols); delete the file to use the traces",
             )
+        return grid
 
     @cached_property
     def config(self) -> dict[str, Any]:
@@ -931,7 +1300,7 @@ class Run:
         if not p.exists():
             return {}
         try:
-            return tomllib.loads(p.read_text(encoding="utf-8"))
+            return tomllib.loads(read_text(p, "run config"))
         except tomllib.TOMLDecodeError as err:
             raise InputError(f"bad TOML: {err}", path=p) from err
 
@@ -942,9 +1311,11 @@ class Run:
         if not p.exists():
             return {}
         try:
-            data = json.loads(p.read_text(encoding="utf-8"))
+            data = json.loads(read_text(p, "summary"))
         except json.JSONDecodeError as err:
-            raise InputError(f"bad JSON: {err.msg}", path=p, line=err.lineno) from err
+            raise InputError(f"bad JSON: {err.msg}", path=p, line=err.lineno) from None
+        if not isinstance(data, dict):
+            raise InputError("summary.json must hold a JSON object", path=p)
         return dict(data)
 
     @cached_property
@@ -977,6 +1348,8 @@ class Run:
         s = self.stored_summary.get("status")
         if s in ("complete", "failed", "interrupted"):
             return cast(Status, s)
+        if lock_held(self.path):
+            return "running"
         mark = self.path / _RUNNING_MARK
         if mark.exists():
             try:

@@ -12,7 +12,6 @@ import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from os import PathLike
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from comet.errors import InputError
@@ -213,11 +212,9 @@ def parse_config_pairs(text: str, path: str | PathLike[str] | None = None) -> li
 def read_config_pairs(path: str | PathLike[str]) -> list[ConfigPair]:
     """Read a HotSpot config file into ``(name, value, line)`` entries (see
     :func:`parse_config_pairs`)."""
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError("config file not found", path=path) from None
-    return parse_config_pairs(text, path)
+    from comet.fileio import read_text
+
+    return parse_config_pairs(read_text(path, "config file"), path)
 
 
 def _convert(name: str, value: str, where: str | None, line: int | None) -> Any:
@@ -263,6 +260,144 @@ _NON_NEGATIVE_KEYS = (
 )  # fmt: skip
 
 
+#: Physical ranges comet enforces beyond HotSpot's own checks (a value outside is a unit
+#: mistake and gives NaN or absurd temperatures): key prefix or key -> (low, high, unit); the low
+#: bound is exclusive. Lengths: 0.1 nm (an atom) .. 10 m, a hundred times HotSpot's largest
+#: package part (s_pcb = 0.1 m). Conductivities: 1e-4 (a hundredth of aerogel's 0.01) .. 1e5
+#: W/(m K), 50x diamond's 2000. Volumetric heat capacities: 1 .. 1e8 J/(m^3 K) (air 1.2e3, water
+#: 4.2e6). Ambient: above 0 K and below silicon's melting point, 1687 K. Convection
+#: resistances: 1 uK/W .. 1 MK/W.
+PHYSICAL_RANGES: dict[str, tuple[float, float, str]] = {
+    "t_": (1e-10, 10.0, "m"),
+    "s_": (1e-10, 10.0, "m"),
+    "k_": (1e-4, 1e5, "W/(m K)"),
+    "p_": (1.0, 1e8, "J/(m^3 K)"),
+    "ambient": (0.0, 1687.0, "K"),
+    "init_temp": (0.0, 1687.0, "K"),
+    "r_convec": (1e-6, 1e6, "K/W"),
+    "r_convec_sec": (1e-6, 1e6, "K/W"),
+    "c_convec": (-1.0, 1e9, "J/K"),
+    "c_convec_sec": (-1.0, 1e9, "J/K"),
+    "n_metal": (0.0, 1000.0, "layers"),
+    "sampling_intvl": (0.0, 1e6, "s"),
+    "base_proc_freq": (0.0, 1e12, "Hz"),
+    "n_c4": (0.0, 1e8, "bumps"),
+}
+
+
+def _range_of(key: str) -> tuple[float, float, str] | None:
+    if key in PHYSICAL_RANGES:
+        return PHYSICAL_RANGES[key]
+    if key[:2] in ("t_", "s_", "k_", "p_") and key[:2] in PHYSICAL_RANGES:
+        return PHYSICAL_RANGES[key[:2]]
+    return None
+
+
+def check_physical(
+    config: ThermalConfig,
+    origins: Mapping[str, tuple[str | None, int | None]] | None = None,
+) -> None:
+    """Physical ranges (:data:`PHYSICAL_RANGES`, exclusive low bound) and the grid size limit
+    (:data:`comet.limits.GRID_CELLS`).
+
+    Raises:
+        InputError: ``file:line: -key is <value> (hint)`` for the first value out of range.
+    """
+    from comet.limits import GRID_CELLS
+
+    orig = origins or {}
+    for key in _FIELD_TYPES:
+        bounds = _range_of(key)
+        if bounds is None or key == "thermal_threshold":
+            continue
+        value = getattr(config, key)
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            continue
+        low, high, unit = bounds
+        if not (low < value <= high):
+            raise InputError(
+                f"-{key} is {value!r} {unit}, outside the physical range",
+                hint=f"give a value > {low:g} and <= {high:g} {unit}; SI units, Kelvin",
+                **_origin(orig, key),
+            )
+    cells = config.grid_rows * config.grid_cols
+    where = _origin(orig, "grid_cols") if "grid_cols" in orig else _origin(orig, "grid_rows")
+    GRID_CELLS.check(cells, f"-grid_rows x -grid_cols = {config.grid_rows} x {config.grid_cols}",
+                     **where)  # fmt: skip
+
+
+#: integer keys that count something (a boolean there is a mistake, not a flag)
+_COUNT_KEYS = frozenset({"grid_rows", "grid_cols", "n_metal", "n_c4", "leakage_mode"})
+
+
+def check_values(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Type-check and range-check thermal keys given as data (a run config's ``[thermal]``).
+
+    Floats take numbers (not strings, not booleans), finite; integers take whole numbers;
+    ``model_type`` and ``grid_map_mode`` their names; file keys a string. The result is
+    checked with :func:`check_physical` and HotSpot's positivity rules.
+
+    Returns:
+        The values converted to the field types.
+
+    Raises:
+        InputError: ``<key>: what is wrong (hint)`` for the first bad value (no path: the caller
+            adds the file).
+    """
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        kind = _FIELD_TYPES.get(key)
+        if kind is None:
+            raise InputError(f"{key}: not a HotSpot configuration key")
+        if kind == "float":
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise InputError(f"{key}: {value!r} is not a number", hint="SI units, Kelvin")
+            if not math.isfinite(value):
+                raise InputError(f"{key}: {value!r} is not finite", hint="give a finite number")
+            out[key] = float(value)
+        elif kind == "int":
+            if isinstance(value, bool) and key not in _COUNT_KEYS:  # flags: true/false
+                value = int(value)
+            if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+                value = int(value)
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise InputError(f"{key}: {value!r} is not an integer")
+            out[key] = value
+        elif kind == "str | None":
+            if value is not None and not isinstance(value, str):
+                raise InputError(f"{key}: {value!r} is not a file name")
+            out[key] = None if value in (None, NULL) else value
+        else:
+            if not isinstance(value, str):
+                raise InputError(f"{key}: {value!r} is not a name")
+            out[key] = value.lower() if key in ("model_type", "grid_map_mode") else value
+    config = ThermalConfig().with_values(**out)
+    origins = {key: (None, None) for key in out}
+    try:
+        check_physical(config, origins)
+        for key in _POSITIVE_KEYS:
+            if key in out and not getattr(config, key) > 0:
+                raise InputError(f"-{key} is {out[key]!r}", hint="it must be > 0 (SI units)")
+        for key in _NON_NEGATIVE_KEYS:
+            if key in out and not getattr(config, key) >= 0:
+                raise InputError(f"-{key} is {out[key]!r}", hint="it must be >= 0 (SI, Kelvin)")
+        if config.model_type not in MODEL_TYPES:
+            raise InputError(f"-model_type is {config.model_type!r}", hint="'block' or 'grid'")
+        if config.grid_map_mode not in MAP_MODES:
+            raise InputError(
+                f"-grid_map_mode is {config.grid_map_mode!r}", hint="avg, min, max or center"
+            )
+        for key in ("grid_rows", "grid_cols"):
+            if getattr(config, key) < 1:
+                raise InputError(f"-{key} is {getattr(config, key)}", hint="at least 1")
+    except InputError as err:
+        import re
+
+        text = re.sub(r"^-(\w+) is ", r"\1: ", err.message)
+        raise InputError(text, hint=err.hint) from None
+    return out
+
+
 def _origin(origins: Mapping[str, tuple[str | None, int | None]], key: str) -> dict[str, Any]:
     where, line = origins.get(key, (None, None))
     return {"path": where, "line": line}
@@ -303,6 +438,7 @@ def validate_config(
     for key in ("grid_rows", "grid_cols"):
         if getattr(config, key) < 1:
             fail(key, f"is {getattr(config, key)}", "the grid needs at least 1 row and 1 column")
+    check_physical(config, orig)
     if config.model_secondary and config.model_type == "block":
         fail(
             "model_secondary",

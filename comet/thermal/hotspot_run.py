@@ -17,14 +17,10 @@ supported.
 
 from __future__ import annotations
 
-import contextlib
-import os
 import re
-import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 import numpy as np
@@ -387,16 +383,10 @@ def _init_groups(model: ThermalModel) -> tuple[list[tuple[str, list[str]]], int]
 @contextmanager
 def _atomic_stream(path: str) -> Iterator[TextIO]:
     """A text file written to a temporary name and renamed to ``path`` when complete."""
-    target = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            yield fh
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+    from comet.fileio import atomic_path
+
+    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8", newline="\n") as fh:
+        yield fh  # mode 0666 & ~umask like every file comet writes; no temp file left
 
 
 def write_node_vector(path: str, values: np.ndarray) -> None:

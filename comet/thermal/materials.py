@@ -18,7 +18,6 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from os import PathLike
-from pathlib import Path
 
 from comet.errors import InputError
 from comet.floorplan.flp import atomic_write_text
@@ -138,11 +137,9 @@ def parse_materials(text: str, path: str | PathLike[str] | None = None) -> dict[
 
 def read_materials(path: str | PathLike[str]) -> dict[str, Material]:
     """Read a materials file (see :func:`parse_materials`)."""
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError("materials file not found", path=path) from None
-    return parse_materials(text, path)
+    from comet.fileio import read_text
+
+    return parse_materials(read_text(path, "materials file"), path)
 
 
 def lookup_material(

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from comet.errors import InputError
 from comet.thermal.hotspot_config import (
     C_FACTOR,
     C_PCB,
@@ -71,8 +72,26 @@ def _trapezoids(s: float, width: float, height: float) -> tuple[float, float]:
 
 
 def package_links(config: ThermalConfig, width: float, height: float) -> PackageLinks:
-    """Package periphery of a die of ``width`` x ``height`` (m) under ``config``."""
+    """Package periphery of a die of ``width`` x ``height`` (m) under ``config``.
+
+    Raises:
+        InputError: a spreader narrower than the die or a sink narrower than the spreader (as
+            HotSpot refuses them: the periphery areas would be negative); likewise the
+            secondary path's substrate, solder and PCB.
+    """
     c = config
+    die = max(width, height)
+    sizes = [("s_spreader", c.s_spreader, "the die", die), ("s_sink", c.s_sink, "-s_spreader",
+             c.s_spreader)]  # fmt: skip
+    if c.model_secondary:
+        sizes += [("s_sub", c.s_sub, "the die", die), ("s_solder", c.s_solder, "the die", die),
+                  ("s_pcb", c.s_pcb, "-s_solder", c.s_solder)]  # fmt: skip
+    for key, side, what, other in sizes:
+        if side < other:
+            raise InputError(
+                f"-{key} {side:g} m is narrower than {what} ({other:g} m)",
+                hint="each package layer must be at least as wide as the one it covers",
+            )
     secondary = bool(c.model_secondary)
     n = 28 if secondary else 12
     cap = np.zeros(n)

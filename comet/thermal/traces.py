@@ -16,7 +16,6 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from os import PathLike
-from pathlib import Path
 from typing import TextIO
 
 import numpy as np
@@ -41,16 +40,24 @@ __all__ = [
 
 
 def _read_text(path: str | PathLike[str], what: str) -> str:
-    try:
-        return Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(f"{what} not found", path=path) from None
-    except UnicodeDecodeError:
-        raise InputError(f"{what} is not a text file", path=path) from None
+    from comet.fileio import read_text
+
+    return read_text(path, what)
+
+
+#: Power a trace may give one block (W): 0 .. 1 MW, a thousand times the largest processor
+#: package power (about 1 kW); a negative or larger value is a broken trace, not a chip.
+POWER_RANGE_W = (0.0, 1e6)
+#: Temperatures a trace may give (K): above 0 K, below silicon's melting point (1687 K).
+TEMPERATURE_RANGE_K = (1e-9, 1687.0)
 
 
 def _parse_table(
-    text: str, path: str | PathLike[str], what: str, unit: str
+    text: str,
+    path: str | PathLike[str],
+    what: str,
+    unit: str,
+    bounds: tuple[float, float] | None = None,
 ) -> tuple[list[str], np.ndarray]:
     where = str(path)
     lines = text.splitlines()
@@ -97,6 +104,13 @@ def _parse_table(
                     line=lineno,
                     hint=f"every {unit} must be a finite number",
                 )
+            if bounds is not None and not bounds[0] <= value <= bounds[1]:
+                raise InputError(
+                    f"column {header[col]!r} is {tok} {unit.split()[-1].strip('()')}",
+                    path=where,
+                    line=lineno,
+                    hint=f"every {unit} lies between {bounds[0]:g} and {bounds[1]:g}",
+                )
             row.append(value)
         rows.append(row)
     if header is None:
@@ -115,13 +129,38 @@ def read_ptrace(path: str | PathLike[str]) -> tuple[list[str], np.ndarray]:
         InputError: empty file, no rows, duplicate names, wrong column count, non-numeric or
             non-finite values (with the line).
     """
-    return _parse_table(_read_text(path, "power trace"), path, "power trace", "power (W)")
+    return _parse_table(
+        _read_text(path, "power trace"), path, "power trace", "power (W)", POWER_RANGE_W
+    )
 
 
 def read_ttrace(path: str | PathLike[str]) -> tuple[list[str], np.ndarray]:
     """Read a temperature trace: ``(names, temperatures)`` (rows, columns) in K."""
     return _parse_table(
         _read_text(path, "temperature trace"), path, "temperature trace", "temperature (K)"
+    )
+
+
+def check_solution(
+    values_K: np.ndarray, path: str | PathLike[str], names: Sequence[str] = ()
+) -> None:
+    """Refuse to write temperatures that are not finite or not above 0 K (a diverged solve).
+
+    Raises:
+        InputError: naming the output file, the first bad node and its row.
+    """
+    data = np.asarray(values_K, dtype=float)
+    bad = ~(np.isfinite(data) & (data > 0.0))
+    if not bad.any():
+        return
+    index = np.unravel_index(int(np.flatnonzero(bad)[0]), data.shape)
+    col = int(index[-1]) if data.ndim else 0
+    node = names[col] if names and col < len(names) else f"node {col}"
+    row = f" at row {index[0] + 1}" if data.ndim == 2 else ""
+    raise InputError(
+        f"the solution is not physical: {node}{row} is {float(data[index])!r} K; nothing written",
+        path=path,
+        hint="check the package values and the power trace",
     )
 
 
@@ -146,6 +185,7 @@ def write_ptrace(path: str | PathLike[str], names: Sequence[str], power: np.ndar
 
 def write_ttrace(path: str | PathLike[str], names: Sequence[str], temps_K: np.ndarray) -> None:
     """Write a temperature trace like HotSpot: header, then ``%.2f`` K, tab separated."""
+    check_solution(temps_K, path, names)
     atomic_write_text(path, _format_table(names, temps_K, "%.2f"))
 
 
@@ -190,6 +230,7 @@ def write_node_dump(
     vals = np.asarray(values_K, dtype=float).ravel()
     if len(vals) != len(names):
         raise ValueError(f"{len(vals)} values for {len(names)} names")
+    check_solution(vals, path, names)
     atomic_write_text(path, "".join(f"{n}\t{v:.2f}\n" for n, v in zip(names, vals, strict=True)))
 
 
@@ -210,6 +251,7 @@ def format_grid(grid_K: np.ndarray) -> str:
 
 def write_grid_steady(path: str | PathLike[str], grid_K: np.ndarray) -> None:
     """Write HotSpot's grid steady file; ``grid_K`` is (layers, rows, cols) K, row 0 = north."""
+    check_solution(np.asarray(grid_K).ravel(), path)
     atomic_write_text(path, format_grid(grid_K))
 
 
@@ -219,6 +261,7 @@ def append_grid_transient(fh: TextIO, t: float, grid_K: np.ndarray) -> None:
     ``t`` is the start of the step (HotSpot writes ``k * sampling_intvl``) although the
     temperatures are those at its end.
     """
+    check_solution(np.asarray(grid_K).ravel(), getattr(fh, "name", "grid transient file"))
     fh.write(f"t = {t:f}\n")
     fh.write(format_grid(grid_K))
 

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from comet.errors import InputError
+from comet.fileio import atomic_path, ensure_dir
 from comet.sim.results import Run, RunLayer, list_units
 from comet.viz.layout import format_time, peak_index
 
@@ -286,7 +287,9 @@ def overview_figure(run: Run) -> Figure:
 
 
 def _save(fig: Figure, path: Path, dpi: float | str = 120.0) -> Path:
-    fig.savefig(path, dpi=dpi)
+    """Save atomically: a full disk or a failed draw leaves no 0-byte or partial file."""
+    with atomic_path(path, suffix=path.suffix) as tmp:
+        fig.savefig(tmp, dpi=dpi, format=path.suffix.lstrip("."))
     return path
 
 
@@ -312,8 +315,8 @@ def plot_run(
         run = Run(run)
     if run.times.size == 0:
         raise InputError("the run has no epochs to plot", path=run.path)
-    out = Path(out_dir) if out_dir is not None else run.path / "plots"
-    out.mkdir(parents=True, exist_ok=True)
+    _ = run.events, run.grid if mode != "block" else None  # a damaged file fails before any plot
+    out = ensure_dir(Path(out_dir) if out_dir is not None else run.path / "plots", "plot directory")
     written = [
         _save(overview_figure(run), out / f"overview.{fmt}"),
         _save(core_temperature_figure(run), out / f"temperature_cores.{fmt}"),

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from comet.errors import InputError
+from comet.fileio import atomic_path, ensure_dir
 from comet.sim.results import Run
 from comet.viz.layout import DEFAULT_CMAP, frame_indices
 
@@ -55,17 +56,16 @@ def _write_gif(path: Path, frames: Iterator[np.ndarray], fps: float) -> None:
 
     it = images()
     first = next(it)
-    tmp = path.with_name(f".{path.name}.tmp")
-    first.save(
-        tmp,
-        format="GIF",
-        save_all=True,
-        append_images=it,
-        duration=max(20, round(1000.0 / fps)),
-        loop=0,
-        optimize=False,
-    )
-    os.replace(tmp, path)
+    with atomic_path(path, suffix=".gif") as tmp:
+        first.save(
+            tmp,
+            format="GIF",
+            save_all=True,
+            append_images=it,
+            duration=max(20, round(1000.0 / fps)),
+            loop=0,
+            optimize=False,
+        )
 
 
 def _write_mp4(path: Path, frames: Iterator[np.ndarray], fps: float, size: tuple[int, int]) -> None:
@@ -80,12 +80,24 @@ def _write_mp4(path: Path, frames: Iterator[np.ndarray], fps: float, size: tuple
         raise InputError(
             "MP4 needs imageio-ffmpeg", hint='pip install "comet[plot]" or write a .gif'
         ) from err
+
+    with atomic_path(path, suffix=path.suffix) as tmp:
+        _ffmpeg(tmp, path, frames, fps, size, imageio_ffmpeg.get_ffmpeg_exe())
+
+
+def _ffmpeg(
+    tmp: Path,
+    path: Path,
+    frames: Iterator[np.ndarray],
+    fps: float,
+    size: tuple[int, int],
+    exe: str,
+) -> None:
     import subprocess
 
-    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
     width, height = size
     cmd = [
-        imageio_ffmpeg.get_ffmpeg_exe(),
+        exe,
         *("-y", "-loglevel", "error", "-f", "rawvideo", "-pix_fmt", "rgb24"),
         *("-s", f"{width}x{height}", "-r", f"{fps:g}", "-i", "-"),
         *("-c:v", "libx264", "-pix_fmt", "yuv420p", "-crf", "18", "-r", f"{fps:g}", str(tmp)),
@@ -103,9 +115,7 @@ def _write_mp4(path: Path, frames: Iterator[np.ndarray], fps: float, size: tuple
         proc.stderr.close()
         code = proc.wait()
     if code != 0:
-        tmp.unlink(missing_ok=True)
         raise InputError(f"ffmpeg failed writing {path} ({message or f'exit {code}'})")
-    os.replace(tmp, path)
 
 
 def render_video(
@@ -148,6 +158,9 @@ def render_video(
         run = Run(run)
     out_path = Path(out) if out is not None else run.path / "heatmap.gif"
     fmt = video_format(out_path)
+    if out_path.is_dir():
+        raise InputError("the video output is a directory", path=out_path, hint="give a file name")
+    ensure_dir(out_path.parent, "video directory")
     if fps <= 0:
         raise InputError(f"fps must be positive, got {fps:g}")
     if run.times.size == 0:
@@ -170,7 +183,6 @@ def render_video(
     first = panels.rgb()
     height, width = first.shape[:2]
     shown: list[float] = []
-    out_path.parent.mkdir(parents=True, exist_ok=True)
 
     def frames() -> Iterator[np.ndarray]:
         with tqdm(
