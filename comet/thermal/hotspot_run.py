@@ -400,10 +400,9 @@ def read_node_vector(path: str, n_nodes: int) -> np.ndarray:
     Raises:
         InputError: unreadable file, a malformed line, the wrong number of nodes.
     """
-    try:
-        lines = Path(path).read_text(encoding="utf-8").split("\n")
-    except (OSError, UnicodeDecodeError) as err:
-        raise InputError(f"cannot read the node state: {err}", path=path) from None
+    from comet.fileio import read_text
+
+    lines = read_text(path, "node state").split("\n")
     values: list[float] = []
     for i, line in enumerate(lines, 1):
         if not line.strip():
