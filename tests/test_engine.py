@@ -429,3 +429,15 @@ def test_replay_errors_and_logic_cores(tmp_path: Path) -> None:
     )
     assert list(run.temperature.columns) == ["C_0", "C_1", "C_2", "C_3"]
     assert "replay" in set(run.events["kind"])  # logic cores filled in
+
+
+def test_snapshots_of_several_stacks_name_their_stack(tmp_path: Path) -> None:
+    """ddr has two packages (processor, DRAM): snapshot layers are named stack.layer."""
+    cfg = tiny(
+        architecture={"kind": "ddr", "banks": "2x2x1"},
+        sim={"duration": "4ms", "snapshot_every": "2ms"},
+    )
+    run = Simulation(cfg).run(tmp_path / "ddr")
+    names = list(run.grid.layer_names) if run.grid is not None else []
+    assert names and all("." in n and not n.startswith(".") for n in names)
+    assert len(set(names)) == len(names)

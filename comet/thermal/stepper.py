@@ -162,6 +162,8 @@ class BuiltinStepper:
         self.power_names = [n for m in self.models for n in m.power_names]
         self.offsets = np.cumsum([0] + [len(m.power_names) for m in self.models])
         self._T = np.zeros(int(self.offsets[-1]))
+        names = [s.name for s in system.stacks]
+        self._stack_names = names if len(names) == len(self.models) else [""] * len(self.models)
         self._slices = [
             slice(int(self.offsets[s]), int(self.offsets[s + 1])) for s in range(len(self.models))
         ]
@@ -214,13 +216,13 @@ class BuiltinStepper:
 
     def grids(self) -> list[LayerGrids] | None:
         out = []
-        for m in self.models:
+        for name, m in zip(self._stack_names, self.models, strict=True):
             if m.network.grid is None:
                 return None
             g = m.grid_temperatures()
             names = list(m.layer_names)[: g.shape[0]]
             names += [f"layer{i}" for i in range(len(names), g.shape[0])]
-            out.append(LayerGrids("", tuple(names), g))
+            out.append(LayerGrids(name, tuple(names), g))
         return out
 
     def close(self) -> None:
