@@ -142,3 +142,35 @@ def test_interval_markers():
         "periodic-1000000000000:roi-end",
     ]
     assert len(interval_markers(3e-3, 0.5e-3)) == 6
+
+
+def test_builtin_table_reproduces_its_mcpat_samples():
+    """The shipped fit against two of the McPAT runs it was fitted from (2 GHz, 1.0 V;
+    values copied from McPAT's output): a compute-bound core and an idle one."""
+    model = FittedCorePower()
+    assert model.table.events == ["instructions", "cycles", "l1d_accesses", "l2_accesses"]
+    assert "McPAT" in model.table.meta["source"]
+    model.start(PowerSystem(2, np.array([2e9]), np.array([1.0]), 0.0, 1e-9))
+    c = EpochCounters.zeros(2, 1)
+    dt = 1e-3
+    c.instructions[:] = [1.71e9 * dt, 0.0]
+    c.compute_time[:] = [dt, 0.0]
+    c.events = {"l1d_accesses": np.array([3.85e7 * dt, 0.0]),
+                "l2_accesses": np.array([2.68e6 * dt, 0.0])}  # fmt: skip
+    out = np.zeros(2)
+    model.dynamic(c, np.array([2e9, 2e9]), np.array([1.0, 1.0]), dt, out)
+    np.testing.assert_allclose(out, [2.584, 0.422], rtol=0.05)
+
+
+def test_fit_power_cli_input_errors(tmp_path):
+    from click.testing import CliRunner
+
+    from comet.cli import main
+
+    runner = CliRunner()
+    out = tmp_path / "t.toml"
+    out.write_text("")
+    r = runner.invoke(main, ["fit-power", "-o", str(out), "--mcpat", "x"])
+    assert r.exit_code == 2 and "output exists" in r.output
+    r = runner.invoke(main, ["fit-power", "-o", str(tmp_path / "u.toml"), "--mcpat", "x"])
+    assert r.exit_code == 2 and "give --trace" in r.output

@@ -28,7 +28,7 @@ DEFAULT_EVENTS = "instructions,cycles,l1d_accesses,l2_accesses"
     "sniper_root",
     type=click.Path(),
     default=None,
-    help="Sniper's directory (else $SNIPER_ROOT, $COMET_SNIPER, PATH).",
+    help="Sniper's directory (else $COMET_SNIPER, $SNIPER_ROOT, PATH).",
 )
 @click.option(
     "--mcpat",

@@ -76,7 +76,7 @@ class SniperPerformance:
     """The ``sniper`` performance model.
 
     Args:
-        sniper_root: Sniper's directory (else ``$SNIPER_ROOT``, ``$COMET_SNIPER``, PATH).
+        sniper_root: Sniper's directory (else ``$COMET_SNIPER``, ``$SNIPER_ROOT``, PATH).
         config: Sniper configuration(s) for ``-c`` (default ``gainestown``, Sniper's Nehalem).
         options: extra Sniper settings ``{"dvfs/transition_latency": 2000, ...}`` (``-g``).
         launcher: a command that replaces ``run-sniper`` (it gets the same arguments), e.g. the

@@ -1,4 +1,4 @@
-"""Finding Sniper: ``run-sniper`` from a given root, ``$SNIPER_ROOT``, ``$COMET_SNIPER`` or PATH.
+"""Finding Sniper: ``run-sniper`` from a given root, ``$COMET_SNIPER``, ``$SNIPER_ROOT`` or PATH.
 
 (comet has no shared native-tool finder yet; when one exists, :func:`find_run_sniper` can
 defer to it.)
@@ -15,7 +15,7 @@ from comet.errors import InputError
 __all__ = ["find_run_sniper"]
 
 _HINT = (
-    "set [perf] sniper_root = '/path/to/sniper', $SNIPER_ROOT or $COMET_SNIPER (Sniper's "
+    "set [perf] sniper_root = '/path/to/sniper', $COMET_SNIPER or $SNIPER_ROOT (Sniper's "
     "directory or its run-sniper), or put run-sniper on PATH"
 )
 
@@ -28,9 +28,9 @@ def _candidate(value: str | os.PathLike[str]) -> Path:
 def find_run_sniper(sniper_root: str | os.PathLike[str] | None = None) -> Path:
     """The ``run-sniper`` script of a Sniper build (its directory is Sniper's root).
 
-    Order: ``sniper_root`` (Sniper's directory or its ``run-sniper``), ``$SNIPER_ROOT``,
-    ``$COMET_SNIPER``, ``run-sniper`` on PATH. The root must hold ``scripts/sim`` (the
-    scripting package comet's script imports).
+    Order: ``sniper_root`` (Sniper's directory or its ``run-sniper``), ``$COMET_SNIPER``,
+    ``$SNIPER_ROOT``, ``run-sniper`` on PATH (the order of :mod:`comet.native`). The root
+    must hold ``scripts/sim`` (the scripting package comet's script imports).
 
     Raises:
         InputError: not found, or not a Sniper directory.
@@ -38,7 +38,7 @@ def find_run_sniper(sniper_root: str | os.PathLike[str] | None = None) -> Path:
     sources: list[tuple[str, str | os.PathLike[str]]] = []
     if sniper_root is not None:
         sources.append(("perf.sniper_root", sniper_root))
-    for var in ("SNIPER_ROOT", "COMET_SNIPER"):
+    for var in ("COMET_SNIPER", "SNIPER_ROOT"):
         if os.environ.get(var):
             sources.append((f"${var}", os.environ[var]))
     on_path = shutil.which("run-sniper")
