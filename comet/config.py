@@ -196,6 +196,82 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_default=True)
 
 
+class InitConfig(_Section):
+    """``sim.init`` as a table: where the run's thermal state comes from (one of these).
+
+    Attributes:
+        file: a HotSpot init/steady node file (``-init_file``, ``-steady_file``,
+            ``-all_transient_file``; HotSpot's node names, K), or a list of files for the
+            stacks of a multi-package configuration (``ddr``, ``3dmem``); each file must fit
+            one stack exactly (every node, no others). A plain string ``init = "path"`` is
+            read as ``file``, or as ``run`` when the path is a directory.
+        run: a previous run directory: its saved final state (``state.npz``) -- every node of
+            every stack, and the time, which the traces continue from.
+        steady: ``"idle"`` (the idle chip, as ``init = "steady"``), ``"workload"`` (the steady
+            state of the workload's average dynamic power, estimated by an unrecorded pre-run
+            of ``estimate`` seconds of the same config started from the idle steady state), or
+            a power per core (``"3W"``: each core's dynamic power, banks idle). Leakage is
+            evaluated at the steady temperatures (5 fixed-point iterations).
+        estimate: length of the ``steady = "workload"`` pre-run (s); comet's choice of 20 ms:
+            20 epochs average the interval model's per-epoch noise while costing little.
+    """
+
+    file: str | list[str] | None = None
+    run: str | None = None
+    steady: str | None = None
+    estimate: Duration = 0.02
+
+    @field_validator("steady")
+    @classmethod
+    def _steady(cls, v: Any) -> Any:
+        if v is None:
+            return v
+        text = str(v).strip().lower()
+        if text in ("idle", "workload"):
+            return text
+        try:
+            watts = parse_quantity(v, "power")
+        except ValueError:
+            raise ValueError(
+                f"{v!r}: give 'idle', 'workload' or a power per core such as '3W'"
+            ) from None
+        if not watts >= 0:
+            raise ValueError(f"{v!r}: the power per core must be >= 0")
+        return f"{watts!r}W"
+
+    @model_validator(mode="after")
+    def _one(self) -> InitConfig:
+        given = [k for k in ("file", "run", "steady") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(
+                "give exactly one of file, run, steady"
+                + (f" (got {', '.join(given)})" if given else "")
+            )
+        return self
+
+
+def _init_value(v: Any) -> Any:
+    """``sim.init``: ambient | steady | deg C | a path (file or run directory) | a table."""
+    if isinstance(v, str):
+        text = v.strip()
+        if text.lower() in ("ambient", "steady"):
+            return text.lower()
+        if not text or _QUANTITY_RE.match(text):  # a number (with a unit): a temperature
+            return parse_quantity(text, "temperature")
+        v = {"file": text}
+    if isinstance(v, int | float) and not isinstance(v, bool):
+        return parse_quantity(v, "temperature")
+    if isinstance(v, Mapping):
+        try:
+            return InitConfig.model_validate(dict(v))
+        except ValidationError as err:
+            first = err.errors()[0]
+            key = ".".join(str(p) for p in first.get("loc", ()))
+            msg = str(first.get("msg", "")).removeprefix("Value error, ")
+            raise ValueError(f"{key}: {msg}" if key else msg) from None
+    return v
+
+
 class SimConfig(_Section):
     """``[sim]``: time and numerics.
 
@@ -203,7 +279,11 @@ class SimConfig(_Section):
         duration: simulated time (s); the run may stop earlier with ``stop_when_done``.
         epoch: epoch length (s), CoMeT's ``hotspot/sampling_interval`` (1 ms).
         init: initial temperature: ``ambient`` (every node at the package's ambient, like a
-            cold start), ``steady`` (steady state of the idle chip), or a temperature (deg C).
+            cold start), ``steady`` (steady state of the idle chip), a temperature (deg C), a
+            HotSpot init file or a run directory (a path), or a table (:class:`InitConfig`:
+            ``{file = ...}``, ``{run = ...}``, ``{steady = "workload"}``, ``{steady = "3W"}``).
+        warmup: simulated before the recorded part (s): the closed loop runs (workload,
+            policies), the recorders see nothing; the traces' time starts at 0 after it.
         leakage_iterations: 0 = leakage from the previous epoch's temperatures (explicit, as
             CoMeT); n > 0 = iterate the epoch up to n times towards a fixed point.
         leakage_tolerance: fixed-point tolerance (K).
@@ -218,7 +298,8 @@ class SimConfig(_Section):
 
     duration: Duration = 0.1
     epoch: Duration = 1e-3
-    init: Literal["ambient", "steady"] | Celsius = "ambient"
+    init: Literal["ambient", "steady"] | float | InitConfig = "ambient"
+    warmup: NonNegDuration = 0.0
     leakage_iterations: int = Field(default=0, ge=0, le=50)
     leakage_tolerance: float = Field(default=0.01, gt=0)
     stop_when_done: bool = False
@@ -230,9 +311,7 @@ class SimConfig(_Section):
     @field_validator("init", mode="before")
     @classmethod
     def _init(cls, v: Any) -> Any:
-        if isinstance(v, str) and v.strip().lower() in ("ambient", "steady"):
-            return v.strip().lower()
-        return parse_quantity(v, "temperature")
+        return _init_value(v)
 
     @model_validator(mode="after")
     def _epochs(self) -> SimConfig:
