@@ -181,6 +181,9 @@ Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
 #: DRAM defaults per configuration, from CoMeT's ``config/gainestown_{DDR,3Dmem,2_5D,3D}.cfg``
 #: (marg-tools/CoMeT at commit 5a9d040): ``perf_model/dram/latency`` (ns) and
 #: ``memory/energy_per_{read,write,refresh}_access`` (nJ), ``memory/logic_core_power`` (W).
+# Sources (comet.sources, the README's table): CoMeT's config/gainestown_<DDR|3Dmem|2_5D|3D>.cfg
+# (marg-tools/CoMeT@5a9d040): latency line 40; energy_per_read/write/refresh_access lines
+# 67-69 (the stacked ones from CACTI-3DD, line 66; DDR's 30/30/5 nJ without a derivation).
 MEMORY_DEFAULTS: dict[str, dict[str, float]] = {
     "ddr": {"latency": 45e-9, "e_read": 30e-9, "e_write": 30e-9, "e_refresh": 5e-9},
     "3dmem": {"latency": 29e-9, "e_read": 20.55e-9, "e_write": 20.55e-9, "e_refresh": 3.55e-9},
@@ -258,6 +261,11 @@ def _init_value(v: Any) -> Any:
             return text.lower()
         if not text or _QUANTITY_RE.match(text):  # a number (with a unit): a temperature
             return parse_quantity(text, "temperature")
+        if not any(c in text for c in "./\\"):
+            raise ValueError(
+                f"{text!r}: give 'ambient', 'steady', a temperature, a path (an init file or "
+                "a run directory, e.g. './run') or a table such as {steady = 'workload'}"
+            )
         v = {"file": text}
     if isinstance(v, int | float) and not isinstance(v, bool):
         return parse_quantity(v, "temperature")
@@ -405,14 +413,18 @@ class CoresConfig(_Section):
         migration_latency: time a migrated thread loses (s).
     """
 
+    # sources: comet.sources / README 'Defaults and their sources'; CoMeT config/base.cfg:61-63
     f_min: Frequency = 1.0e9
     f_max: Frequency = 4.0e9
     f_step: Frequency = 0.1e9
     f_init: Frequency | None = None
+    # CoMeT scripts/energystats.py:23 (22 nm DVFS table)
     voltage: VoltageConfig = Field(default_factory=VoltageConfig)
+    # comet's choice, not calibrated (c_eff, stall/idle activity): see comet.sources
     c_eff: Capacitance = 1.0e-9
     stall_activity: Fraction = 0.25
     idle_activity: Fraction = 0.0
+    # CoMeT temperature.c:686 x Vdd/1.2; dvfs_latency: CoMeT base.cfg:315
     leakage: str = "comet"
     leakage_scale: float = Field(default=1.0, ge=0)
     dvfs_latency: NonNegDuration = 0.0
@@ -452,16 +464,21 @@ class MemoryConfig(_Section):
             vault nearest to the thread's core).
     """
 
+    # None: the configuration's (MEMORY_DEFAULTS); latency_lowpower: CoMeT base.cfg:233
     latency: Duration | None = None
     latency_lowpower: Duration = 600e-9
     e_read: Energy | None = None
     e_write: Energy | None = None
     e_refresh: Energy | None = None
+    # CoMeT cfg:70 / JEDEC DDR3; rows_per_refresh: memTherm_core.py:32; t_rfc: JEDEC DDR3 2 Gb
+    # (comet's choice of density); 85 C: JEDEC DDR3 extended range; background: memTherm_core.py:33
     t_refi: Duration = 7.8e-6
     rows_per_refresh: float = Field(default=1.0, ge=0)
     t_rfc: NonNegDuration = 160e-9
     refresh_double_above: Celsius = 85.0
     background: PowerW = 0.0
+    # CoMeT temperature.c:1301; lowpower_*: base.cfg:241-242; logic_power: cfg:71;
+    # logic_leakage: temperature.c:645; uniform: cache-line interleaving (cfg:64); the rest: comet's
     leakage: str = "comet"
     leakage_scale: float = Field(default=1.0, ge=0)
     lowpower_dynamic: Fraction = 0.1
@@ -496,6 +513,7 @@ class PhaseSpec(_Section):
     """
 
     instructions: float = Field(default=0.0, ge=0)
+    # phase defaults: comet's choice (comet.sources)
     cpi: float = Field(default=1.0, gt=0)
     mpki: float = Field(default=0.0, ge=0)
     read_fraction: Fraction = 0.67

@@ -111,29 +111,38 @@ def test_resume_interrupted_run_is_exact(tmp_path: Path) -> None:
     assert done.exit_code != 0 and "complete" in done.output
 
 
-def _steady_file_of_processor(tmp_path: Path) -> tuple[Path, Path]:
+def _steady_file_of_processor(tmp_path: Path, kind: str = "steady") -> tuple[Path, Path]:
     """A 3dmem run's processor stack (its stack/ folder) through ``comet hotspot``: the steady
-    file of 3 W per core."""
+    file of 3 W per core, or (``kind="transient"``) the -all_transient_file after 20 ms of
+    it (-o + -all_transient_file, HotSpot's chaining output)."""
     data = _cfg("2ms")
     data["architecture"]["kind"] = "3dmem"
     Simulation(data).run(tmp_path / "r")
     proc = tmp_path / "r" / "stack" / "processor"
-    write_ptrace(proc / "p.ptrace", ["C_0", "C_1", "C_2", "C_3"], np.full((1, 4), 3.0))
-    args = ["-c", "hotspot.config", "-grid_layer_file", "stack.lcf", "-p", "p.ptrace"]
+    rows = 1 if kind == "steady" else 20
+    write_ptrace(proc / "p.ptrace", ["C_0", "C_1", "C_2", "C_3"], np.full((rows, 4), 3.0))
+    args = ["-c", "hotspot.config", "-grid_layer_file", "stack.lcf", "-p", "p.ptrace", "-q"]
+    if kind == "steady":
+        args += ["-steady_file", "p.steady"]
+        target = proc / "p.steady"
+    else:
+        args += ["-sampling_intvl", "0.001", "-o", "p.ttrace", "-all_transient_file", "p.init"]
+        target = proc / "p.init"
     import os
 
     cwd = os.getcwd()
     os.chdir(proc)
     try:
-        out = CliRunner().invoke(main, ["hotspot", *args, "-steady_file", "p.steady", "-q"])
+        out = CliRunner().invoke(main, ["hotspot", *args])
     finally:
         os.chdir(cwd)
     assert out.exit_code == 0, out.output
-    return proc / "p.steady", tmp_path / "r"
+    return target, tmp_path / "r"
 
 
-def test_hotspot_steady_file_starts_a_run_at_its_temperatures(tmp_path: Path) -> None:
-    steady, _ = _steady_file_of_processor(tmp_path)
+@pytest.mark.parametrize("kind", ["steady", "transient"])
+def test_hotspot_node_file_starts_a_run_at_its_temperatures(tmp_path: Path, kind: str) -> None:
+    steady, _ = _steady_file_of_processor(tmp_path, kind)
     names, values = read_node_dump(steady)
     data = _cfg("1ms", init=str(steady))
     data["architecture"]["kind"] = "3dmem"
@@ -150,7 +159,7 @@ def test_hotspot_steady_file_starts_a_run_at_its_temperatures(tmp_path: Path) ->
     run = Simulation(data).run(tmp_path / "warm")
     t_file = lookup["layer_0_C_0"] - 273.15
     assert abs(run.temperature["C_0"].iloc[0] - t_file) < 0.5  # one epoch from the file
-    assert t_file > 45.0 + 2.0  # well above the ambient a cold start begins at
+    assert t_file > 45.0 + 1.0  # above the ambient a cold start begins at
     assert any("matched stack 'processor'" in d for d in run.events["detail"])
 
 
@@ -224,7 +233,10 @@ def test_init_config_errors() -> None:
     ]:
         with pytest.raises(InputError, match=text):
             load_config(base, [f"sim.init={value}"])
-    sim = Simulation(load_config(base, ['sim.init={run="/nonexistent/run"}']))
-    sim.build()
-    with pytest.raises(InputError, match="not found"):
-        sim._init_temperatures()
+    with pytest.raises(InputError, match="give 'ambient', 'steady', a temperature, a path"):
+        load_config(base, ["sim.init=hot"])
+    # missing files and directories: before any work starts (at build)
+    for value in ('{run="/nonexistent/run"}', '"/nonexistent/x.init"', '"./nowhere"'):
+        sim = Simulation(load_config(base, [f"sim.init={value}"]))
+        with pytest.raises(InputError, match="not found"):
+            sim.build()

@@ -113,6 +113,7 @@ class Simulation:
         if self._built:
             return
         cfg = self.config
+        self._check_init()
         self.dt = float(cfg.sim.epoch)
         self.n_epochs = max(1, round(cfg.sim.duration / self.dt))
         self.rng = np.random.default_rng(cfg.seed)
@@ -382,6 +383,30 @@ class Simulation:
             self.init_info = [f"every node at {float(init):g} C"]
         self.closed.after_thermal(np.asarray(st.block_temperatures(), dtype=float), 0.0)
 
+    def _check_init(self) -> None:
+        """The files ``sim.init`` names exist (before any work starts)."""
+        from comet.config import InitConfig
+        from comet.sim.state import STATE_FILE
+
+        init = self.config.sim.init
+        if not isinstance(init, InitConfig) or init.steady is not None:
+            return
+        if init.run is not None or (
+            isinstance(init.file, str) and self._init_path(init.file).is_dir()
+        ):
+            d = self._init_path(init.run if init.run is not None else str(init.file))
+            if not d.is_dir():
+                raise InputError(f"sim.init: run directory {str(d)!r} not found")
+            if not (d / STATE_FILE).is_file():
+                raise InputError(
+                    f"sim.init: {str(d)!r} holds no {STATE_FILE} (not a finished comet run?)"
+                )
+            return
+        files = [init.file] if isinstance(init.file, str) else list(init.file or [])
+        for f in files:
+            if not self._init_path(f).is_file():
+                raise InputError(f"sim.init: init file {str(self._init_path(f))!r} not found")
+
     def _init_path(self, text: str) -> Path:
         p = Path(text).expanduser()
         return p if p.is_absolute() else self.config.base_dir / p
@@ -449,12 +474,15 @@ class Simulation:
         data["sim"] = {k: v for k, v in data["sim"].items() if v is not None}
         cfg = config_from_dict(data)
         cfg._base_dir = self.config._base_dir
-        pre = Simulation(cfg, policies=self._extra_policies)
+        # policy objects given to this simulation are not shared with the pre-run (their
+        # state would carry over); named ones are created afresh
+        pre = Simulation(cfg, policies=[p for p in self._extra_policies if isinstance(p, str)])
         if self.models:
             pre._shared_models = self.models
         pre.build()
         acc = _Averager(pre.closed)
         pre._init_temperatures()
+        pre._setup_policies()
         loop = EpochLoop(acc, pre.stepper, Recorders([]), dt=pre.dt, n_epochs=pre.n_epochs)
         try:
             loop.run()
@@ -462,6 +490,8 @@ class Simulation:
             pre.perf.close()
             if not self.models:
                 pre.stepper.close()
+        for m in self.models:  # the shared networks: the pre-run's clock is not this run's
+            m.time = 0.0
         return acc.result()
 
     def _save_state(self, status: str) -> None:
@@ -578,6 +608,15 @@ class Simulation:
         rec.now = self.record_start
         self.event("resume", str(d), done, f"t = {self.record_start:g} s")
         return self.n_epochs - done
+
+    def _setup_policies(self) -> None:
+        for slot in self.policies:
+            setup = getattr(slot.policy, "setup", None)
+            if callable(setup):
+                try:
+                    setup(self.info)
+                except Exception as err:
+                    raise PolicyError(slot.name, 0, 0.0, err) from err
 
     def _warmup(self) -> None:
         """``sim.warmup``: the closed loop runs unrecorded (events dropped); the run's
@@ -702,13 +741,7 @@ class Simulation:
                 rec.now = self.record_start
                 for line in self.init_info:
                     self.event("init", "", "", line)
-                for slot in self.policies:
-                    setup = getattr(slot.policy, "setup", None)
-                    if callable(setup):
-                        try:
-                            setup(self.info)
-                        except Exception as err:
-                            raise PolicyError(slot.name, 0, 0.0, err) from err
+                self._setup_policies()
                 self._warmup()
             self.loop = EpochLoop(
                 self.closed,
