@@ -292,6 +292,9 @@ class SimConfig(_Section):
             ``{file = ...}``, ``{run = ...}``, ``{steady = "workload"}``, ``{steady = "3W"}``).
         warmup: simulated before the recorded part (s): the closed loop runs (workload,
             policies), the recorders see nothing; the traces' time starts at 0 after it.
+        state_every: also save the run's state (``state.npz``, ``state.pkl``) at this
+            interval (s), so that a run killed hard can be resumed from the last one; None =
+            at the end only (complete, interrupted or failed).
         leakage_iterations: 0 = leakage from the previous epoch's temperatures (explicit, as
             CoMeT); n > 0 = iterate the epoch up to n times towards a fixed point.
         leakage_tolerance: fixed-point tolerance (K).
@@ -308,6 +311,7 @@ class SimConfig(_Section):
     epoch: Duration = 1e-3
     init: Literal["ambient", "steady"] | float | InitConfig = "ambient"
     warmup: NonNegDuration = 0.0
+    state_every: Duration | None = None
     leakage_iterations: int = Field(default=0, ge=0, le=50)
     leakage_tolerance: float = Field(default=0.01, gt=0)
     stop_when_done: bool = False

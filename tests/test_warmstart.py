@@ -240,3 +240,43 @@ def test_init_config_errors() -> None:
         sim = Simulation(load_config(base, [f"sim.init={value}"]))
         with pytest.raises(InputError, match="not found"):
             sim.build()
+
+
+class _Crash:
+    """A policy that takes the process down (not an Exception: no PolicyError, no state
+    saved at the end) after ``at`` epochs, as a hard kill would."""
+
+    name = "crash"
+    armed = True  # a class attribute: not in the pickled state, so the resumed run goes on
+
+    def __init__(self, at: int) -> None:
+        self.at = at
+        self.n = 0
+
+    def step(self, view: Any, control: Any) -> None:
+        self.n += 1
+        if self.n == self.at and _Crash.armed:
+            _Crash.armed = False
+            raise SystemExit("crash")
+
+
+def test_resume_from_a_periodic_state_after_a_crash(tmp_path: Path) -> None:
+    """sim.state_every: a run that dies after epoch 10 with states saved every 4 epochs is
+    resumed from epoch 8 (the two extra trace rows are dropped and simulated again)."""
+    data = _cfg("12ms", state_every="4ms")
+    data["workload"]["jobs"] = [
+        {"profile": "phased", "threads": 3, "instructions": 3e7},
+    ]
+    whole = Simulation(copy.deepcopy(data)).run(tmp_path / "whole")
+    with pytest.raises(SystemExit):
+        Simulation(copy.deepcopy(data), policies=[_Crash(10)]).run(tmp_path / "cut")
+    assert len(Run(tmp_path / "cut").temperature) == 10
+    with np.load(tmp_path / "cut" / "state.npz") as z:
+        assert int(z["epoch"]) == 8 and str(z["status"]) == "running"
+    cfg = load_config(tmp_path / "cut" / "config.toml")
+    sim = Simulation(cfg)
+    sim.resume(tmp_path / "cut")
+    resumed = sim.run(tmp_path / "resumed")
+    np.testing.assert_array_equal(resumed.temperature.to_numpy(), whole.temperature.to_numpy())
+    assert np.abs(_nodes(tmp_path / "whole") - _nodes(tmp_path / "resumed")).max() <= 1e-9
+    assert resumed.summary["jobs"] == whole.summary["jobs"]

@@ -531,6 +531,13 @@ class Simulation:
         if why:
             self.event("state", "state.pkl", "not saved", why[:200])
 
+    def _checkpoint(self) -> None:
+        """``sim.state_every``: the traces flushed to disk, then the state saved, so that the
+        files hold at least the rows up to the saved state."""
+        if self.writer is not None:
+            self.writer.flush()
+        self._save_state("running")
+
     def resume(self, run_dir: str | os.PathLike[str]) -> None:
         """Make :meth:`run` continue the interrupted run ``run_dir`` exactly: its closed-loop
         and thermal state (``state.pkl``), its traces and events copied into the new run
@@ -577,8 +584,13 @@ class Simulation:
         self._k_start = epoch
         self.record_start = float(payload["time_s"])
         done = epoch - self._n_warm
-        # the traces so far, into the new run directory
-        temp, power, freq, bmode = old.temperature, old.power, old.frequency, old.bank_mode
+        # the traces up to the saved state (a run killed after its last checkpoint has more
+        # rows: those epochs are simulated again), into the new run directory
+        t_end = self.record_start + 1e-9 * self.dt
+        temp, power, freq, bmode = (
+            df[df.index <= t_end]
+            for df in (old.temperature, old.power, old.frequency, old.bank_mode)
+        )
         if len(temp) != done:
             raise InputError(
                 f"{str(d)!r}: {len(temp)} trace rows, the saved state is after {done} epochs",
@@ -594,12 +606,15 @@ class Simulation:
                 bank_mode=bmode.iloc[i][u.bank_names].to_numpy() if self.n_banks else None,
             )
         ev = old.events
+        ev = ev[ev.index <= t_end]
         for t, row in zip(ev.index.to_numpy(), ev.itertuples(index=False), strict=True):
             for r in rec.items:
                 r.event(float(t), str(row.kind), str(row.target), row.value, str(row.detail))
         grid = old.grid
         if grid is not None:
             for t, g in zip(grid.times_s, grid.temperature_degC, strict=True):
+                if t > t_end:
+                    break
                 for r in rec.items:
                     r.grid(float(t), np.asarray(g, dtype=float), grid.layer_names)
         self.init_info = [
@@ -755,6 +770,12 @@ class Simulation:
                 stop=self,
                 k_start=self._k_start,
                 record_start=self.record_start,
+                checkpoint_every=(
+                    max(1, round(cfg.sim.state_every / self.dt))
+                    if cfg.sim.state_every and writer is not None
+                    else 0
+                ),
+                checkpoint=self._checkpoint,
             )
             self._loop(rec, progress, progress_every)
             wall = time.perf_counter() - t_start

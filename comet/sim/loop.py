@@ -161,6 +161,8 @@ class EpochLoop:
         record_start: the recorders' clock at the start (s): epoch ``i`` of this loop is
             recorded at ``record_start + (i + 1) dt`` (0 after a warm-up; the previous run's
             end when continuing one).
+        checkpoint_every, checkpoint: call ``checkpoint()`` at the boundary after every
+            ``checkpoint_every`` epochs (saved state; not after the last epoch).
 
     :attr:`at_boundary` is false while an epoch is under way: a state saved when it is true
     is the state between two epochs.
@@ -180,10 +182,14 @@ class EpochLoop:
         stop: Any = None,
         k_start: int = 0,
         record_start: float = 0.0,
+        checkpoint_every: int = 0,
+        checkpoint: Callable[[], None] | None = None,
     ) -> None:
         self.source = source
         self.k_start = int(k_start)
         self.record_start = float(record_start)
+        self.checkpoint_every = int(checkpoint_every)
+        self.checkpoint = checkpoint
         self.at_boundary = True
         self.stepper = stepper
         self.recorders = recorders
@@ -232,6 +238,7 @@ class EpochLoop:
         start = time.perf_counter()
         try:
             k0, r0 = self.k_start, self.record_start
+            ck = self.checkpoint_every if self.checkpoint is not None else 0
             for i in range(n):
                 if self.stop is not None and self.stop.stop_requested:
                     raise KeyboardInterrupt  # a signal asked to stop: leave at an epoch boundary
@@ -254,6 +261,8 @@ class EpochLoop:
                         rec.grid(r1, grids)
                 done = source.end(k)
                 self.at_boundary = True
+                if ck and (i + 1) % ck == 0 and i + 1 < n and not done:
+                    self.checkpoint()  # type: ignore[misc]
                 if progress is not None and ((i + 1) % every == 0 or i + 1 == n):
                     progress(i + 1, n, r1)
                 if done:
