@@ -200,6 +200,12 @@ def run(
     W, GHz), events and summary.json go to the run directory. Example:
 
         comet run examples/3d.toml --set sim.duration=500ms -o runs/demo
+
+    Chain a run on the final state of another, or continue an interrupted one:
+
+        comet run examples/3d.toml --init-from runs/demo -o runs/demo2
+
+        comet run --resume runs/demo
     """
     from comet.config import PolicySpec, load_config
     from comet.policies.base import PolicyError
