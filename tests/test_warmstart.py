@@ -165,7 +165,7 @@ def test_hotspot_node_file_starts_a_run_at_its_temperatures(tmp_path: Path, kind
 
 def test_comets_init_file_is_refused_in_one_line() -> None:
     """CoMeT's own 3Dmem cores.init (stored test data) has the secondary heat path."""
-    data = _cfg("1ms", init=str(DATA / "comet_init" / "3Dmem_cores.init"))
+    data = _cfg("1ms", init=str(DATA / "comet_init" / "hotspot" / "3Dmem" / "cores.init"))
     data["architecture"]["kind"] = "3dmem"
     sim = Simulation(data)
     sim.build()
@@ -280,3 +280,43 @@ def test_resume_from_a_periodic_state_after_a_crash(tmp_path: Path) -> None:
     np.testing.assert_array_equal(resumed.temperature.to_numpy(), whole.temperature.to_numpy())
     assert np.abs(_nodes(tmp_path / "whole") - _nodes(tmp_path / "resumed")).max() <= 1e-9
     assert resumed.summary["jobs"] == whole.summary["jobs"]
+
+
+def test_comets_init_file_starts_a_replay_on_comets_stack(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """CoMeT's 3Dmem processor stack (its cores.lcf and cores_hotspot.config, run as CoMeT
+    runs it: -model_secondary 1 -model_type grid) takes CoMeT's cores.init: every node matches
+    and the replay starts at its temperatures."""
+    from comet.sim.engine import replay
+
+    case = DATA / "comet_init"
+    monkeypatch.chdir(case)  # CoMeT's LCF names its floorplans relative to its run directory
+    names, values = read_node_dump("hotspot/3Dmem/cores.init")
+    trace = tmp_path / "p.ptrace"
+    write_ptrace(trace, ["C_0", "C_1", "C_2", "C_3"], np.full((3, 4), 2.0))
+    run = replay(
+        trace,
+        tmp_path / "r",
+        lcf="hotspot/3Dmem/cores.lcf",
+        hotspot_config="hotspot/3Dmem/cores_hotspot.config",
+        thermal={"model_secondary": 1, "model_type": "grid"},
+        interval=1e-3,
+        init="hotspot/3Dmem/cores.init",
+    )
+    detail = " ".join(run.events["detail"])
+    assert f"all {len(names)} nodes matched" in detail
+    cold = replay(
+        trace,
+        tmp_path / "cold",
+        lcf="hotspot/3Dmem/cores.lcf",
+        hotspot_config="hotspot/3Dmem/cores_hotspot.config",
+        thermal={"model_secondary": 1, "model_type": "grid"},
+        interval=1e-3,
+    )
+    lookup = dict(zip(names, values, strict=True))
+    for c in range(4):
+        t_file = lookup[f"layer_3_C_{c}"] - 273.15  # about 68 C
+        first = run.temperature[f"C_{c}"].iloc[0]
+        assert abs(first - t_file) < 2.0  # 1 ms at 2 W per core from the file's state
+        assert first > cold.temperature[f"C_{c}"].iloc[0] + 15.0  # not a cold start

@@ -339,7 +339,11 @@ def _param(text: str) -> tuple[str, Any]:
     default=None,
     help="Time per trace row, e.g. 1ms (default: the config's sampling_intvl, else 1 ms as CoMeT).",
 )
-@click.option("--init", default="ambient", help="Initial temperature: ambient or deg C.")
+@click.option(
+    "--init",
+    default="ambient",
+    help="Initial temperature: ambient, deg C, or a HotSpot init/steady node file (K).",
+)
 @click.option(
     "--logic-power",
     default=0.272,
@@ -411,7 +415,11 @@ def replay(
         try:
             init_value = float(init)
         except ValueError:
-            raise InputError(f"--init {init!r}: ambient or a temperature in deg C") from None
+            if not Path(init).is_file():
+                raise InputError(
+                    f"--init {init!r}: ambient, a temperature in deg C or a node file"
+                ) from None
+            init_value = init
     path = Path(out_dir) if out_dir else Path("runs") / Path(trace).stem
     progress = _Progress(quiet, Path(trace).name)
     stop = SimpleNamespace(stop_requested=False)

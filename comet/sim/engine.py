@@ -894,7 +894,9 @@ def replay(
     :func:`comet.floorplan.generate`), an ``lcf`` (HotSpot layer file) or an ``flp`` (single
     layer, HotSpot's default chip and TIM), with ``hotspot_config`` keys applied
     (``materials``: a HotSpot materials file for configs and LCFs naming materials).
-    ``backend`` names the thermal back end (``builtin`` or ``hotspot``).
+    ``backend`` names the thermal back end (``builtin`` or ``hotspot``). ``init``:
+    ``"ambient"``, a temperature (deg C) or a HotSpot init/steady node file that fits the
+    stack (every node; :func:`comet.sim.state.apply_node_dumps`).
 
     Raises:
         InputError: unreadable trace, a column that is no block of the stack.
@@ -1010,7 +1012,13 @@ def replay(
         if files:
             writer.write_stack_files(files)
         rec.open(temperature=units, power=units)
-        if init == "ambient":
+        if isinstance(init, str) and init != "ambient":  # a HotSpot init/steady node file
+            from comet.sim.state import apply_node_dumps
+
+            stepper.set_uniform([float(tc.ambient) for tc in configs])
+            for line in apply_node_dumps(stepper, [init], [s.name for s in stack_list]):
+                writer.event(0.0, "init", "", "", line)
+        elif init == "ambient":
             stepper.set_uniform([float(tc.ambient) for tc in configs])
         else:
             stepper.set_uniform(float(init) + KELVIN)
