@@ -196,6 +196,9 @@ Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
 #: DRAM defaults per configuration, from CoMeT's ``config/gainestown_{DDR,3Dmem,2_5D,3D}.cfg``
 #: (marg-tools/CoMeT at commit 5a9d040): ``perf_model/dram/latency`` (ns) and
 #: ``memory/energy_per_{read,write,refresh}_access`` (nJ), ``memory/logic_core_power`` (W).
+# Sources (comet.sources, the README's table): CoMeT's config/gainestown_<DDR|3Dmem|2_5D|3D>.cfg
+# (marg-tools/CoMeT@5a9d040): latency line 40; energy_per_read/write/refresh_access lines
+# 67-69 (the stacked ones from CACTI-3DD, line 66; DDR's 30/30/5 nJ without a derivation).
 MEMORY_DEFAULTS: dict[str, dict[str, float]] = {
     "ddr": {"latency": 45e-9, "e_read": 30e-9, "e_write": 30e-9, "e_refresh": 5e-9},
     "3dmem": {"latency": 29e-9, "e_read": 20.55e-9, "e_write": 20.55e-9, "e_refresh": 3.55e-9},
@@ -213,6 +216,87 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_default=True, allow_inf_nan=False)
 
 
+class InitConfig(_Section):
+    """``sim.init`` as a table: where the run's thermal state comes from (one of these).
+
+    Attributes:
+        file: a HotSpot init/steady node file (``-init_file``, ``-steady_file``,
+            ``-all_transient_file``; HotSpot's node names, K), or a list of files for the
+            stacks of a multi-package configuration (``ddr``, ``3dmem``); each file must fit
+            one stack exactly (every node, no others). A plain string ``init = "path"`` is
+            read as ``file``, or as ``run`` when the path is a directory.
+        run: a previous run directory: its saved final state (``state.npz``) -- every node of
+            every stack, and the time, which the traces continue from.
+        steady: ``"idle"`` (the idle chip, as ``init = "steady"``), ``"workload"`` (the steady
+            state of the workload's average dynamic power, estimated by an unrecorded pre-run
+            of ``estimate`` seconds of the same config started from the idle steady state), or
+            a power per core (``"3W"``: each core's dynamic power, banks idle). Leakage is
+            evaluated at the steady temperatures (5 fixed-point iterations).
+        estimate: length of the ``steady = "workload"`` pre-run (s); comet's choice of 20 ms:
+            20 epochs average the interval model's per-epoch noise while costing little.
+    """
+
+    file: str | list[str] | None = None
+    run: str | None = None
+    steady: str | None = None
+    estimate: Duration = 0.02
+
+    @field_validator("steady")
+    @classmethod
+    def _steady(cls, v: Any) -> Any:
+        if v is None:
+            return v
+        text = str(v).strip().lower()
+        if text in ("idle", "workload"):
+            return text
+        try:
+            watts = parse_quantity(v, "power")
+        except ValueError:
+            raise ValueError(
+                f"{v!r}: give 'idle', 'workload' or a power per core such as '3W'"
+            ) from None
+        if not watts >= 0:
+            raise ValueError(f"{v!r}: the power per core must be >= 0")
+        return f"{watts!r}W"
+
+    @model_validator(mode="after")
+    def _one(self) -> InitConfig:
+        given = [k for k in ("file", "run", "steady") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(
+                "give exactly one of file, run, steady"
+                + (f" (got {', '.join(given)})" if given else "")
+            )
+        return self
+
+
+def _init_value(v: Any) -> Any:
+    """``sim.init``: ambient | steady | deg C | a path (file or run directory) | a table."""
+    if isinstance(v, str):
+        text = v.strip()
+        if text.lower() in ("ambient", "steady"):
+            return text.lower()
+        if not text or _QUANTITY_RE.match(text):  # a number (with a unit): a temperature
+            return _temperature(text)
+        if not any(c in text for c in "./\\"):
+            raise ValueError(
+                f"{text!r}: give 'ambient', 'steady', a temperature, a path (an init file or "
+                "a run directory, e.g. './run') or a table such as {steady = 'workload'}"
+            )
+        v = {"file": text}
+    if isinstance(v, int | float) and not isinstance(v, bool):
+        return _temperature(v)
+    if isinstance(v, Mapping):
+        try:
+            return InitConfig.model_validate(dict(v))
+        except ValidationError as err:
+            first = err.errors()[0]
+            key = ".".join(str(p) for p in first.get("loc", ()))
+            msg = str(first.get("msg", "")).removeprefix("Value error, ")
+            raise ValueError(f"{key}: {msg}" if key else msg) from None
+    return v
+
+
 class SimConfig(_Section):
     """``[sim]``: time and numerics.
 
@@ -220,7 +304,14 @@ class SimConfig(_Section):
         duration: simulated time (s); the run may stop earlier with ``stop_when_done``.
         epoch: epoch length (s), CoMeT's ``hotspot/sampling_interval`` (1 ms).
         init: initial temperature: ``ambient`` (every node at the package's ambient, like a
-            cold start), ``steady`` (steady state of the idle chip), or a temperature (deg C).
+            cold start), ``steady`` (steady state of the idle chip), a temperature (deg C), a
+            HotSpot init file or a run directory (a path), or a table (:class:`InitConfig`:
+            ``{file = ...}``, ``{run = ...}``, ``{steady = "workload"}``, ``{steady = "3W"}``).
+        warmup: simulated before the recorded part (s): the closed loop runs (workload,
+            policies), the recorders see nothing; the traces' time starts at 0 after it.
+        state_every: also save the run's state (``state.npz``, ``state.pkl``) at this
+            interval (s), so that a run killed hard can be resumed from the last one; None =
+            at the end only (complete, interrupted or failed).
         leakage_iterations: 0 = leakage from the previous epoch's temperatures (explicit, as
             CoMeT); n > 0 = iterate the epoch up to n times towards a fixed point.
         leakage_tolerance: fixed-point tolerance (K).
@@ -235,7 +326,9 @@ class SimConfig(_Section):
 
     duration: Duration = 0.1
     epoch: Duration = 1e-3
-    init: Literal["ambient", "steady"] | Celsius = "ambient"
+    init: Literal["ambient", "steady"] | float | InitConfig = "ambient"
+    warmup: NonNegDuration = 0.0
+    state_every: Duration | None = None
     leakage_iterations: int = Field(default=0, ge=0, le=50)
     leakage_tolerance: float = Field(default=0.01, gt=0)
     stop_when_done: bool = False
@@ -247,9 +340,7 @@ class SimConfig(_Section):
     @field_validator("init", mode="before")
     @classmethod
     def _init(cls, v: Any) -> Any:
-        if isinstance(v, str) and v.strip().lower() in ("ambient", "steady"):
-            return v.strip().lower()
-        return _temperature(v)
+        return _init_value(v)
 
     @model_validator(mode="after")
     def _epochs(self) -> SimConfig:
@@ -369,14 +460,18 @@ class CoresConfig(_Section):
         migration_latency: time a migrated thread loses (s).
     """
 
+    # sources: comet.sources / README 'Defaults and their sources'; CoMeT config/base.cfg:61-63
     f_min: Annotated[Frequency, Field(le=1e12)] = 1.0e9
     f_max: Annotated[Frequency, Field(le=1e12)] = 4.0e9
     f_step: Frequency = 0.1e9
     f_init: Frequency | None = None
+    # CoMeT scripts/energystats.py:23 (22 nm DVFS table)
     voltage: VoltageConfig = Field(default_factory=VoltageConfig)
+    # comet's choice, not calibrated (c_eff, stall/idle activity): see comet.sources
     c_eff: Annotated[Capacitance, Field(le=1e-6)] = 1.0e-9
     stall_activity: Fraction = 0.25
     idle_activity: Fraction = 0.0
+    # CoMeT temperature.c:686 x Vdd/1.2; dvfs_latency: CoMeT base.cfg:315
     leakage: str = "comet"
     leakage_scale: float = Field(default=1.0, ge=0, le=1e3)
     dvfs_latency: NonNegDuration = 0.0
@@ -424,16 +519,21 @@ class MemoryConfig(_Section):
             vault nearest to the thread's core).
     """
 
+    # None: the configuration's (MEMORY_DEFAULTS); latency_lowpower: CoMeT base.cfg:233
     latency: Duration | None = None
     latency_lowpower: Duration = 600e-9
     e_read: Energy | None = None
     e_write: Energy | None = None
     e_refresh: Energy | None = None
+    # CoMeT cfg:70 / JEDEC DDR3; rows_per_refresh: memTherm_core.py:32; t_rfc: JEDEC DDR3 2 Gb
+    # (comet's choice of density); 85 C: JEDEC DDR3 extended range; background: memTherm_core.py:33
     t_refi: Duration = 7.8e-6
     rows_per_refresh: float = Field(default=1.0, ge=0)
     t_rfc: NonNegDuration = 160e-9
     refresh_double_above: Celsius = 85.0
     background: PowerW = 0.0
+    # CoMeT temperature.c:1301; lowpower_*: base.cfg:241-242; logic_power: cfg:71;
+    # logic_leakage: temperature.c:645; uniform: cache-line interleaving (cfg:64); the rest: comet's
     leakage: str = "comet"
     leakage_scale: float = Field(default=1.0, ge=0)
     lowpower_dynamic: Fraction = 0.1
@@ -468,6 +568,7 @@ class PhaseSpec(_Section):
     """
 
     instructions: float = Field(default=0.0, ge=0)
+    # phase defaults: comet's choice (comet.sources)
     cpi: float = Field(default=1.0, gt=0)
     mpki: float = Field(default=0.0, ge=0)
     read_fraction: Fraction = 0.67

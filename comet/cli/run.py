@@ -100,6 +100,8 @@ def summary_table(summary: dict[str, Any], path: Path) -> str:
         ("epochs", _fmt(summary.get("epochs"))),
         ("wall time", _fmt(summary.get("wall_time_s"), " s", 3)),
     ]
+    for line in summary.get("init") or []:
+        rows.append(("init", str(line)))
     eps, loop_eps = summary.get("epochs_per_s"), summary.get("loop_epochs_per_s")
     if eps and loop_eps:
         rows.append(("speed", f"{loop_eps:.0f} epochs/s in the loop ({eps:.0f} with set-up)"))
@@ -142,7 +144,7 @@ def _absolute_policy(spec: str) -> str:
 
 
 @click.command("run")
-@click.argument("config", type=click.Path(dir_okay=False))
+@click.argument("config", type=click.Path(dir_okay=False), required=False)
 @click.option(
     "-o",
     "--output",
@@ -165,14 +167,30 @@ def _absolute_policy(spec: str) -> str:
     help="Add a policy (built-in name, entry point or path/to/file.py:Class) after the "
     "configured ones (repeatable).",
 )
+@click.option(
+    "--init-from",
+    "init_from",
+    type=click.Path(file_okay=False),
+    help="Start from the final state of run directory RUN (its state.npz): the thermal "
+    "state and the clock continue, the workload starts anew (sim.init = {run = RUN}).",
+)
+@click.option(
+    "--resume",
+    "resume_dir",
+    type=click.Path(file_okay=False),
+    help="Continue the interrupted run RUN exactly (its config, traces and saved state) "
+    "into a new run directory (default RUN-resumed); give no CONFIG.",
+)
 @click.option("--overwrite", is_flag=True, help="Replace an existing run directory.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 @handle_errors
 def run(
-    config: str,
+    config: str | None,
     out_dir: str | None,
     overrides: tuple[str, ...],
     policies: tuple[str, ...],
+    init_from: str | None,
+    resume_dir: str | None,
     overwrite: bool,
     quiet: bool,
 ) -> None:
@@ -182,16 +200,44 @@ def run(
     W, GHz), events and summary.json go to the run directory. Example:
 
         comet run examples/3d.toml --set sim.duration=500ms -o runs/demo
+
+    Chain a run on the final state of another, or continue an interrupted one:
+
+        comet run examples/3d.toml --init-from runs/demo -o runs/demo2
+
+        comet run --resume runs/demo
     """
     from comet.config import PolicySpec, load_config
     from comet.policies.base import PolicyError
     from comet.sim.engine import Simulation
 
-    cfg = load_config(config, overrides)
+    if resume_dir is not None:
+        if config is not None or init_from is not None or overrides or policies:
+            raise InputError(
+                "--resume takes the run's own config: give no CONFIG, --init-from, --set or "
+                "--policy",
+                hint=f"comet run --resume {resume_dir}",
+            )
+        cfg = _resume_config(Path(resume_dir))
+    elif config is None:
+        raise InputError("give a run CONFIG (or --resume RUN)", hint="comet run examples/3d.toml")
+    else:
+        if init_from is not None:
+            target = Path(init_from).resolve()
+            overrides = (*overrides, f'sim.init={{run = "{target.as_posix()}"}}')
+        cfg = load_config(config, overrides)
     for spec in policies:
         cfg.policies.plugins.append(PolicySpec(name=_absolute_policy(spec)))
     sim = Simulation(cfg)  # built by run(), into the run directory (back ends keep files there)
-    path = Path(out_dir) if out_dir else Path("runs") / cfg.name
+    if resume_dir is not None:
+        sim.resume(resume_dir)
+        sim.build()
+    if out_dir:
+        path = Path(out_dir)
+    elif resume_dir is not None:
+        path = Path(f"{Path(resume_dir).resolve()}-resumed")
+    else:
+        path = Path("runs") / cfg.name
     progress = _Progress(quiet, cfg.name)
     try:
         with _stop_on_signals(sim):
@@ -208,6 +254,23 @@ def run(
         sys.exit(1)
     progress.close()
     click.echo(summary_table(result.summary, result.path))
+
+
+def _resume_config(run_dir: Path) -> Any:
+    """The resolved config of run directory ``run_dir``, with the base directory of the
+    config it was made from (paths in it stay valid)."""
+    from comet.config import load_config
+    from comet.sim.state import load_state
+
+    path = run_dir / "config.toml"
+    if not path.is_file():
+        raise InputError(f"{str(run_dir)!r} is not a comet run directory (no config.toml)")
+    state = load_state(run_dir)
+    cfg = load_config(path)
+    base = str(state.get("base_dir", ""))
+    if base:
+        cfg._base_dir = Path(base)
+    return cfg
 
 
 def _read_summary(sim: Any) -> dict[str, Any]:
@@ -276,7 +339,11 @@ def _param(text: str) -> tuple[str, Any]:
     default=None,
     help="Time per trace row, e.g. 1ms (default: the config's sampling_intvl, else 1 ms as CoMeT).",
 )
-@click.option("--init", default="ambient", help="Initial temperature: ambient or deg C.")
+@click.option(
+    "--init",
+    default="ambient",
+    help="Initial temperature: ambient, deg C, or a HotSpot init/steady node file (K).",
+)
 @click.option(
     "--logic-power",
     default=0.272,
@@ -352,8 +419,12 @@ def replay(
         try:
             init_value = float(init)
         except ValueError:
-            raise InputError(f"--init {init!r}: ambient or a temperature in deg C") from None
-        if not -273.15 < init_value <= 1414.0:
+            if not Path(init).is_file():
+                raise InputError(
+                    f"--init {init!r}: ambient, a temperature in deg C or a node file"
+                ) from None
+            init_value = init
+        if isinstance(init_value, float) and not -273.15 < init_value <= 1414.0:
             raise InputError(
                 f"--init {init}: outside -273.15 .. 1414 C", hint="a temperature in deg C"
             )

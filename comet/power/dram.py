@@ -5,14 +5,17 @@ Per bank and epoch (W)::
     P = (reads * E_rd + writes * E_wr) / dt * s_dyn  +  P_background * s_dyn
         + P_refresh * rate  +  P_leak(T) * s_leak
 
-CoMeT (``scripts/memTherm_core.py``): access energies per configuration, refresh power
+CoMeT (``scripts/memTherm_core.py:480-498`` of marg-tools/CoMeT@5a9d040): access energies per
+configuration (``config/gainestown_*.cfg:67-69``), refresh power
 ``rows_per_refresh * E_refresh / t_REFI`` (one 64 Mb bank row per refresh command every
-7.8 us), no background power, leakage from the logistic DRAM fit inside its HotSpot. A bank in
-low-power mode scales dynamic energy by ``s_dyn = 0.1`` and leakage by ``s_leak = 0.01``
-(CoMeT's ``perf_model/dram/lowpower``). comet adds the JEDEC extended temperature range: above
-85 C the refresh rate doubles (``rate = 2``), which costs power here and bandwidth/latency in
-:func:`comet.perf.interval.bank_latency`. Logic cores of 3dmem and 2.5d draw a constant power
-(CoMeT: 0.272 W) plus their leakage.
+7.8 us: ``memTherm_core.py:32``), no background power (``memTherm_core.py:33``), leakage from
+the logistic DRAM fit inside its HotSpot (``temperature.c:1301``). A bank in low-power mode
+scales dynamic energy by ``s_dyn = 0.1`` and leakage by ``s_leak = 0.01`` (CoMeT's
+``perf_model/dram/lowpower``, ``config/base.cfg:241-242``). comet adds the JEDEC extended
+temperature range: above 85 C the refresh rate doubles (``rate = 2``), which costs power here
+and bandwidth/latency in :func:`comet.perf.interval.bank_latency`. Logic cores of 3dmem and
+2.5d draw a constant power (CoMeT: 0.272 W, ``config/gainestown_*.cfg:71``) plus their
+leakage.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """Leakage power as a function of temperature (and voltage for cores).
 
 Defaults are CoMeT's logistic fits (``hotspot_tool/temperature.c`` of marg-tools/CoMeT,
-commit 5a9d040), per unit, temperature in K, power in W::
+commit 5a9d040: lines 686 core, 1301 DRAM bank, 645 logic core), per unit, temperature in K,
+power in W::
 
     P(T) = (top + (bottom - top) / (1 + (T / T50) ** slope)) / 1000
 
@@ -14,7 +15,8 @@ logic core     5482.052   140.2015   440.6993   16.57078   ``calc_lc_leakage``
 =============  =========  =========  =========  =========  ===============================
 
 CoMeT scales the core fit by the supply voltage normalized to 1.2 V (``-v`` of its HotSpot,
-``Vdd / 1.2``). HotSpot's own exponential model (``1.5e4 W/m^2 * area * exp(0.036 (T - 383.15))``)
+``Vdd / 1.2``: ``scripts/memTherm_core.py:676``, applied in ``temperature.c:806``).
+HotSpot's own exponential model (``1.5e4 W/m^2 * area * exp(0.036 (T - 383.15))``)
 is available as ``hotspot``.
 
 A leakage model is any callable ``f(T_K, V, area_m2) -> W`` (arrays, one value per unit);
@@ -53,7 +55,8 @@ DRAM_FIT = (1070.333, 2.10718, 456.2595, 5.405409)
 LOGIC_FIT = (5482.052, 140.2015, 440.6993, 16.57078)
 #: CoMeT normalizes the core voltage to 1.2 V
 CORE_V_REF = 1.2
-#: HotSpot's exponential model (temperature.c: calc_leakage, leakage_mode 0)
+#: HotSpot's exponential model (uvahotspot/HotSpot temperature.c calc_leakage: leak_alpha,
+#: leak_beta, leak_Tbase; leakage_mode 0)
 HOTSPOT_ALPHA = 1.5e4  # W/m^2
 HOTSPOT_BETA = 0.036  # 1/K
 HOTSPOT_T0 = 383.15  # K

@@ -1,8 +1,10 @@
 """Operating points: the frequency levels of a core and the voltage of each, V(f).
 
-Default (CoMeT, ``scripts/memTherm_core.py:build_dvfs_table`` for technology nodes <= 22 nm,
-levels from ``config/base.cfg``): frequencies 1.0-4.0 GHz in 0.1 GHz steps and
-``V = 0.6 + 0.8 * f / f_max`` (V), i.e. 0.8 V at 1 GHz and 1.4 V at 4 GHz.
+Default (CoMeT, ``scripts/energystats.py:14-23`` ``build_dvfs_table`` for technology nodes
+<= 22 nm -- CoMeT's Gainestown runs at 22 nm, ``config/nehalem.cfg:105`` -- with the levels of
+``config/base.cfg:61-63``; marg-tools/CoMeT@5a9d040): frequencies 1.0-4.0 GHz in 0.1 GHz
+steps and ``V = 0.6 + 0.8 * f / f_max`` (V), i.e. 0.8 V at 1 GHz and 1.4 V at 4 GHz. (CoMeT
+divides by a fixed 4 GHz; comet by ``f_max``, the same for the default 4 GHz.)
 """
 
 from __future__ import annotations

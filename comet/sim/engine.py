@@ -97,6 +97,14 @@ class Simulation:
         self.stop_requested = False
         self._influence: np.ndarray | None = None
         self.loop: EpochLoop | None = None
+        #: what the initial state came from (one line per part), after :meth:`run` starts
+        self.init_info: list[str] = []
+        #: the recorders' clock at the first recorded epoch's start (s)
+        self.record_start = 0.0
+        self._resume_dir: Path | None = None
+        self._shared_models: list[Any] | None = None
+        self._n_warm = 0
+        self._k_start = 0
 
     # ==========================================================================================
     # construction
@@ -106,6 +114,7 @@ class Simulation:
         if self._built:
             return
         cfg = self.config
+        self._check_init()
         self.dt = float(cfg.sim.epoch)
         self.n_epochs = max(1, round(cfg.sim.duration / self.dt))
         self.rng = np.random.default_rng(cfg.seed)
@@ -150,6 +159,7 @@ class Simulation:
                     solver=cfg.sim.solver,
                     precision=cfg.sim.precision,
                     work_dir=None if run_dir is None else run_dir / "thermal",
+                    models=None if self._shared_models is None else tuple(self._shared_models),
                 )
             )
         except InputError as err:
@@ -268,7 +278,7 @@ class Simulation:
             self.queue,
             self.event,
             len(self.policies),
-            lambda: self._recorders.now,
+            self._now,
         )
         self.assembly = PowerAssembly(
             u,
@@ -298,6 +308,10 @@ class Simulation:
         self.view = self.closed.view
         self.control = self.closed.control
         self._recorders = Recorders([])
+
+    def _now(self) -> float:
+        """The recorders' clock (s): event times."""
+        return self._recorders.now
 
     def _build_policies(self) -> list[PolicySlot]:
         cfg = self.config
@@ -334,31 +348,337 @@ class Simulation:
     # running
 
     def _init_temperatures(self) -> None:
+        """Set the initial thermal state from ``sim.init`` (see :class:`comet.config.SimConfig`)
+        and fill :attr:`init_info` (what it came from) and :attr:`record_start`."""
+        from comet.config import InitConfig
+
         init = self.config.sim.init
         st = self.stepper
-        if init == "ambient" or init == "steady":
-            st.set_uniform([float(tc.ambient) for tc in self.thermal_configs])
+        ambient = [float(tc.ambient) for tc in self.thermal_configs]
+        self.record_start = 0.0
+        if isinstance(init, InitConfig):
+            st.set_uniform(ambient)
+            if init.file is not None:
+                path = self._init_path(init.file if isinstance(init.file, str) else "")
+                if isinstance(init.file, str) and path.is_dir():
+                    self._init_from_run(path)
+                else:
+                    files = [init.file] if isinstance(init.file, str) else list(init.file)
+                    paths = [self._init_path(f) for f in files]
+                    for f in paths:
+                        if not f.is_file():
+                            raise InputError(f"sim.init: init file {str(f)!r} not found")
+                    from comet.sim.state import apply_node_dumps
+
+                    self.init_info = apply_node_dumps(
+                        st, paths, [stack.name for stack in self.stacks]
+                    )
+            elif init.run is not None:
+                self._init_from_run(self._init_path(init.run))
+            else:
+                assert init.steady is not None
+                self._init_steady(init.steady, init.estimate)
+        elif init == "ambient":
+            st.set_uniform(ambient)
+            self.init_info = ["ambient"]
+        elif init == "steady":
+            st.set_uniform(ambient)
+            self._init_steady("idle", 0.0)
         else:
             st.set_uniform(float(init) + KELVIN)
-        if init == "steady":
-            # the idle chip: no instructions, idle activity, leakage iterated 5 times
-            from comet.perf.protocol import EpochCounters
+            self.init_info = [f"every node at {float(init):g} C"]
+        self.closed.after_thermal(np.asarray(st.block_temperatures(), dtype=float), 0.0)
 
+    def _check_init(self) -> None:
+        """The files ``sim.init`` names exist (before any work starts)."""
+        from comet.config import InitConfig
+        from comet.sim.state import STATE_FILE
+
+        init = self.config.sim.init
+        if not isinstance(init, InitConfig) or init.steady is not None:
+            return
+        if init.run is not None or (
+            isinstance(init.file, str) and self._init_path(init.file).is_dir()
+        ):
+            d = self._init_path(init.run if init.run is not None else str(init.file))
+            if not d.is_dir():
+                raise InputError(f"sim.init: run directory {str(d)!r} not found")
+            if not (d / STATE_FILE).is_file():
+                raise InputError(
+                    f"sim.init: {str(d)!r} holds no {STATE_FILE} (not a finished comet run?)"
+                )
+            return
+        files = [init.file] if isinstance(init.file, str) else list(init.file or [])
+        for f in files:
+            if not self._init_path(f).is_file():
+                raise InputError(f"sim.init: init file {str(self._init_path(f))!r} not found")
+
+    def _init_path(self, text: str) -> Path:
+        p = Path(text).expanduser()
+        return p if p.is_absolute() else self.config.base_dir / p
+
+    def _init_from_run(self, run_dir: Path) -> None:
+        from comet.sim.state import apply_thermal_state, load_state
+
+        state = load_state(run_dir)
+        self.init_info = [apply_thermal_state(self.stepper, state, str(run_dir))]
+        self.record_start = float(state["time_s"])
+
+    def _init_steady(self, what: str, estimate: float) -> None:
+        """Steady state of a constant power: the idle chip, the workload's average dynamic
+        power (an unrecorded pre-run of ``estimate`` s) or a given dynamic power per core;
+        leakage at the steady temperatures, iterated 5 times."""
+        from comet.perf.protocol import EpochCounters
+
+        st = self.stepper
+        a = self.assembly
+        if what == "workload":
+            dyn, reads, writes = self._estimate_workload(estimate)
+            a.core_dyn[:] = dyn
+            a.bank_reads[:] = reads
+            a.bank_writes[:] = writes
+            label = (
+                f"steady state of the workload's average power ({estimate * 1e3:g} ms pre-run: "
+                f"{dyn.mean():.3g} W dynamic per core, {reads.sum() + writes.sum():.4g} "
+                "DRAM accesses per epoch)"
+            )
+        elif what == "idle":
+            # the idle chip: no instructions, idle activity
             idle = EpochCounters.zeros(self.n_cores, self.n_banks)
-            a = self.assembly
             self.core_power.dynamic(
                 idle, self.actuators.freq, self.actuators.volt, self.dt, a.core_dyn
             )
+            label = "steady state of the idle chip"
+        else:
+            watts = float(what.removesuffix("W"))
+            a.core_dyn[:] = watts
+            a.bank_reads[:] = 0.0
+            a.bank_writes[:] = 0.0
+            label = f"steady state of {watts:g} W dynamic per core, banks idle"
+        T = np.array(st.block_temperatures(), dtype=float)
+        for _ in range(5):
+            st.set_steady(a.assemble(T))
             T = np.array(st.block_temperatures(), dtype=float)
-            for _ in range(5):
-                st.set_steady(a.assemble(T))
-                T = np.array(st.block_temperatures(), dtype=float)
-        self.closed.after_thermal(np.asarray(st.block_temperatures(), dtype=float), 0.0)
+        if what != "idle":  # the first epoch computes its own dynamic power and accesses
+            a.core_dyn[:] = 0.0
+            a.bank_reads[:] = 0.0
+            a.bank_writes[:] = 0.0
+        self.init_info = [f"{label}; leakage iterated 5 times; peak {T.max() - KELVIN:.2f} C"]
+
+    def _estimate_workload(self, estimate: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Average per-core dynamic power (W) and per-bank reads / writes per epoch of an
+        in-memory pre-run of the same config (``estimate`` s, from the idle steady state,
+        sharing this simulation's thermal networks)."""
+        data = self.config.to_dict()
+        data["sim"] = {
+            **data["sim"],
+            "init": "steady",
+            "warmup": 0.0,
+            "duration": max(estimate, self.dt),
+            "snapshot_every": None,
+        }
+        data["sim"] = {k: v for k, v in data["sim"].items() if v is not None}
+        cfg = config_from_dict(data)
+        cfg._base_dir = self.config._base_dir
+        # policy objects given to this simulation are not shared with the pre-run (their
+        # state would carry over); named ones are created afresh
+        pre = Simulation(cfg, policies=[p for p in self._extra_policies if isinstance(p, str)])
+        if self.models:
+            pre._shared_models = self.models
+        pre.build()
+        acc = _Averager(pre.closed)
+        pre._init_temperatures()
+        pre._setup_policies()
+        loop = EpochLoop(acc, pre.stepper, Recorders([]), dt=pre.dt, n_epochs=pre.n_epochs)
+        try:
+            loop.run()
+        finally:
+            pre.perf.close()
+            if not self.models:
+                pre.stepper.close()
+        for m in self.models:  # the shared networks: the pre-run's clock is not this run's
+            m.time = 0.0
+        return acc.result()
+
+    def _save_state(self, status: str) -> None:
+        """Write ``state.npz`` (and ``state.pkl`` when the closed loop pickles) into the run
+        directory, at an epoch boundary only."""
+        from comet.sim.state import save_closed_state, save_state
+
+        loop = self.loop
+        if self.path is None or loop is None or not loop.at_boundary:
+            return
+        epoch = self._k_start + loop.epochs_done
+        time_s = loop.record_start + loop.epochs_done * self.dt
+        save_state(
+            self.path,
+            self.stepper,
+            time_s=time_s,
+            clock_s=epoch * self.dt,
+            epoch=epoch,
+            dt=self.dt,
+            frequency_hz=self.actuators.freq,
+            status=status,
+            base_dir=str(self.config.base_dir),
+        )
+        from comet.sim.state import model_state
+
+        models = self.models
+        payload = {
+            "closed": self.closed,
+            "models": [model_state(m) for m in models],
+            "stepper": None if models else self.stepper.save(),
+            "epoch": epoch,
+            "time_s": time_s,
+            "n_warm": self._n_warm,
+        }
+        fixed = {"sim": self, "units": self.units, "stepper_obj": self.stepper}
+        _, why = save_closed_state(self.path, payload, fixed)
+        if why:
+            self.event("state", "state.pkl", "not saved", why[:200])
+
+    def _checkpoint(self) -> None:
+        """``sim.state_every``: the traces flushed to disk, then the state saved, so that the
+        files hold at least the rows up to the saved state."""
+        if self.writer is not None:
+            self.writer.flush()
+        self._save_state("running")
+
+    def resume(self, run_dir: str | os.PathLike[str]) -> None:
+        """Make :meth:`run` continue the interrupted run ``run_dir`` exactly: its closed-loop
+        and thermal state (``state.pkl``), its traces and events copied into the new run
+        directory first, so that it ends as one uninterrupted run would."""
+        self._resume_dir = Path(run_dir)
+
+    def _restore_resume(self, rec: Recorders) -> int:
+        """Restore the saved run (see :meth:`resume`); returns the epochs left to run."""
+        from comet.sim.results import Run
+        from comet.sim.state import load_closed_state, load_state
+
+        d = self._resume_dir
+        assert d is not None
+        old = Run(d)
+        status = old.stored_summary.get("status")
+        if status == "complete":
+            raise InputError(
+                f"run {str(d)!r} is complete: nothing to resume",
+                hint="start a new run from its state with --init-from",
+            )
+        state = load_state(d)
+        fixed = {"sim": self, "units": self.units, "stepper_obj": self.stepper}
+        payload = load_closed_state(d, fixed)
+        closed: ClosedLoop = payload["closed"]
+        if payload["stepper"] is not None:
+            self.stepper.restore(payload["stepper"])
+        else:
+            from comet.sim.state import set_model_state
+
+            for m, ms in zip(self.models, payload["models"], strict=True):
+                set_model_state(m, ms)
+            self.stepper._refresh()  # type: ignore[attr-defined]
+        if not np.allclose(self.stepper.block_temperatures(), state["block_K"], atol=1e-9):
+            raise InputError(f"{str(d)!r}: state.pkl and state.npz disagree", path=d)
+        # the restored closed loop replaces the one built from the config
+        self.closed = closed
+        self.perf, self.core_power = closed.perf, closed.core_power
+        self.assembly, self.dram, self.actuators = closed.assembly, closed.dram, closed.act
+        self.queue, self.policies = closed.queue, closed.policies
+        self.view, self.control = closed.view, closed.control
+        self.info = closed.view.info
+        epoch = int(payload["epoch"])
+        self._n_warm = int(payload["n_warm"])
+        self._k_start = epoch
+        self.record_start = float(payload["time_s"])
+        done = epoch - self._n_warm
+        # the traces up to the saved state (a run killed after its last checkpoint has more
+        # rows: those epochs are simulated again), into the new run directory
+        t_end = self.record_start + 1e-9 * self.dt
+        temp, power, freq, bmode = (
+            df[df.index <= t_end]
+            for df in (old.temperature, old.power, old.frequency, old.bank_mode)
+        )
+        if len(temp) != done:
+            raise InputError(
+                f"{str(d)!r}: {len(temp)} trace rows, the saved state is after {done} epochs",
+                hint="the run directory was changed after the run",
+            )
+        u = self.units
+        for i, t in enumerate(temp.index.to_numpy()):
+            rec.append(
+                float(t),
+                temperature=temp.iloc[i][u.trace_names].to_numpy(),
+                power=power.iloc[i][u.trace_names].to_numpy(),
+                frequency=freq.iloc[i][u.core_names].to_numpy(),
+                bank_mode=bmode.iloc[i][u.bank_names].to_numpy() if self.n_banks else None,
+            )
+        ev = old.events
+        ev = ev[ev.index <= t_end]
+        for t, row in zip(ev.index.to_numpy(), ev.itertuples(index=False), strict=True):
+            for r in rec.items:
+                r.event(float(t), str(row.kind), str(row.target), row.value, str(row.detail))
+        grid = old.grid
+        if grid is not None:
+            for t, g in zip(grid.times_s, grid.temperature_degC, strict=True):
+                if t > t_end:
+                    break
+                for r in rec.items:
+                    r.grid(float(t), np.asarray(g, dtype=float), grid.layer_names)
+        self.init_info = [
+            f"resumed {str(d)!r} after {done} recorded epochs (t = {self.record_start:g} s)"
+        ]
+        rec.now = self.record_start
+        self.event("resume", str(d), done, f"t = {self.record_start:g} s")
+        return self.n_epochs - done
+
+    def _setup_policies(self) -> None:
+        for slot in self.policies:
+            setup = getattr(slot.policy, "setup", None)
+            if callable(setup):
+                try:
+                    setup(self.info)
+                except Exception as err:
+                    raise PolicyError(slot.name, 0, 0.0, err) from err
+
+    def _warmup(self) -> None:
+        """``sim.warmup``: the closed loop runs unrecorded (events dropped); the run's
+        energy and instruction counts restart after it."""
+        n = round(self.config.sim.warmup / self.dt)
+        self._n_warm = n
+        self._k_start = n
+        if not n:
+            return
+        recorded = self._recorders
+        self._recorders = Recorders([])
+        try:
+            warm = EpochLoop(
+                self.closed,
+                self.stepper,
+                self._recorders,
+                dt=self.dt,
+                n_epochs=n,
+                leakage_iterations=self.config.sim.leakage_iterations,
+                leakage_tolerance=self.config.sim.leakage_tolerance,
+                stop=self,
+            )
+            from comet.thermal.structured import one_blas_thread
+
+            with one_blas_thread():
+                warm.run()
+        finally:
+            self._recorders = recorded
+        self.closed.instructions_total = 0.0
+        for key in self.closed.energy:
+            self.closed.energy[key] = 0.0
+        self.init_info.append(f"warm-up of {n * self.dt:g} s unrecorded")
+        self.event("init", "", "", self.init_info[-1])
 
     def _summary_extra(self, wall: float) -> dict[str, Any]:
         loop = self.loop
         done = loop.epochs_done if loop is not None else 0
         return {
+            "init": list(self.init_info),
+            "warmup_s": self._n_warm * self.dt,
+            "start_time_s": self.record_start,
             **self.closed.summary(),
             "epochs_per_s": done / wall if wall > 0 else None,
             "loop_epochs_per_s": loop.epochs_per_s if loop is not None else None,
@@ -438,35 +758,48 @@ class Simulation:
                 frequency=u.core_names,
                 bank_mode=u.bank_names if self.n_banks else None,
             )
-            self._init_temperatures()
+            n_left = self.n_epochs
+            if self._resume_dir is not None:
+                n_left = self._restore_resume(rec)
+            else:
+                self._init_temperatures()
+                rec.now = self.record_start
+                for line in self.init_info:
+                    self.event("init", "", "", line)
+                self._setup_policies()
+                self._warmup()
             self.loop = EpochLoop(
                 self.closed,
                 self.stepper,
                 rec,
                 dt=self.dt,
-                n_epochs=self.n_epochs,
+                n_epochs=n_left,
                 leakage_iterations=cfg.sim.leakage_iterations,
                 leakage_tolerance=cfg.sim.leakage_tolerance,
                 snapshot_every=snap,
                 stop=self,
+                k_start=self._k_start,
+                record_start=self.record_start,
+                checkpoint_every=(
+                    max(1, round(cfg.sim.state_every / self.dt))
+                    if cfg.sim.state_every and writer is not None
+                    else 0
+                ),
+                checkpoint=self._checkpoint,
             )
-            for slot in self.policies:
-                setup = getattr(slot.policy, "setup", None)
-                if callable(setup):
-                    try:
-                        setup(self.info)
-                    except Exception as err:
-                        raise PolicyError(slot.name, 0, 0.0, err) from err
             self._loop(rec, progress, progress_every)
             wall = time.perf_counter() - t_start
+            self._save_state("complete")
             rec.close("complete", **self._summary_extra(wall))
         except PolicyError as err:
             self.event("policy-error", err.policy, err.epoch, str(err.error))
             wall = time.perf_counter() - t_start
+            self._save_state("failed")
             rec.close("failed", error=str(err), **self._summary_extra(wall))
             raise
         except KeyboardInterrupt:
             wall = time.perf_counter() - t_start
+            self._save_state("interrupted")
             rec.close("interrupted", error="interrupted", **self._summary_extra(wall))
             raise
         except BaseException as err:
@@ -489,6 +822,46 @@ class Simulation:
         assert self.loop is not None
         with one_blas_thread():
             self.loop.run(progress, every)
+
+
+class _Averager:
+    """A closed loop as a power source that also sums each epoch's dynamic core power and
+    bank accesses (the ``steady = "workload"`` estimate)."""
+
+    def __init__(self, closed: ClosedLoop) -> None:
+        self.closed = closed
+        a = closed.assembly
+        self._dyn = np.zeros_like(a.core_dyn)
+        self._reads = np.zeros_like(a.bank_reads)
+        self._writes = np.zeros_like(a.bank_writes)
+        self.n = 0
+
+    def begin(self, k: int, t0: float) -> None:
+        self.closed.begin(k, t0)
+        a = self.closed.assembly
+        self._dyn += a.core_dyn
+        self._reads += a.bank_reads
+        self._writes += a.bank_writes
+        self.n += 1
+
+    def power(self, T: np.ndarray) -> np.ndarray:
+        return self.closed.power(T)
+
+    def after_thermal(self, T: np.ndarray, t1: float) -> None:
+        self.closed.after_thermal(T, t1)
+
+    def record(self) -> dict[str, Any]:
+        return {}
+
+    def account(self, k: int, t0: float) -> None:
+        self.closed.account(k, t0)
+
+    def end(self, k: int) -> bool:
+        return self.closed.end(k)
+
+    def result(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        n = max(self.n, 1)
+        return self._dyn / n, self._reads / n, self._writes / n
 
 
 # ==============================================================================================
@@ -531,7 +904,9 @@ def replay(
     :func:`comet.floorplan.generate`), an ``lcf`` (HotSpot layer file) or an ``flp`` (single
     layer, HotSpot's default chip and TIM), with ``hotspot_config`` keys applied
     (``materials``: a HotSpot materials file for configs and LCFs naming materials).
-    ``backend`` names the thermal back end (``builtin`` or ``hotspot``).
+    ``backend`` names the thermal back end (``builtin`` or ``hotspot``). ``init``:
+    ``"ambient"``, a temperature (deg C) or a HotSpot init/steady node file that fits the
+    stack (every node; :func:`comet.sim.state.apply_node_dumps`).
 
     Raises:
         InputError: unreadable trace, a column that is no block of the stack.
@@ -647,7 +1022,13 @@ def replay(
         if files:
             writer.write_stack_files(files)
         rec.open(temperature=units, power=units)
-        if init == "ambient":
+        if isinstance(init, str) and init != "ambient":  # a HotSpot init/steady node file
+            from comet.sim.state import apply_node_dumps
+
+            stepper.set_uniform([float(tc.ambient) for tc in configs])
+            for line in apply_node_dumps(stepper, [init], [s.name for s in stack_list]):
+                writer.event(0.0, "init", "", "", line)
+        elif init == "ambient":
             stepper.set_uniform([float(tc.ambient) for tc in configs])
         else:
             stepper.set_uniform(float(init) + KELVIN)

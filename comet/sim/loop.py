@@ -156,6 +156,16 @@ class EpochLoop:
         snapshot_every: grid snapshots every this many epochs (0 = none).
         stop: an object whose ``stop_requested`` ends the run at the next epoch boundary
             (``KeyboardInterrupt``).
+        k_start: index of the first epoch (a warm-up before, or a resumed run): the source
+            sees epochs ``k_start ..`` at times ``k * dt``.
+        record_start: the recorders' clock at the start (s): epoch ``i`` of this loop is
+            recorded at ``record_start + (i + 1) dt`` (0 after a warm-up; the previous run's
+            end when continuing one).
+        checkpoint_every, checkpoint: call ``checkpoint()`` at the boundary after every
+            ``checkpoint_every`` epochs (saved state; not after the last epoch).
+
+    :attr:`at_boundary` is false while an epoch is under way: a state saved when it is true
+    is the state between two epochs.
     """
 
     def __init__(
@@ -170,8 +180,17 @@ class EpochLoop:
         leakage_tolerance: float = 0.01,
         snapshot_every: int = 0,
         stop: Any = None,
+        k_start: int = 0,
+        record_start: float = 0.0,
+        checkpoint_every: int = 0,
+        checkpoint: Callable[[], None] | None = None,
     ) -> None:
         self.source = source
+        self.k_start = int(k_start)
+        self.record_start = float(record_start)
+        self.checkpoint_every = int(checkpoint_every)
+        self.checkpoint = checkpoint
+        self.at_boundary = True
         self.stepper = stepper
         self.recorders = recorders
         self.dt = dt
@@ -218,29 +237,37 @@ class EpochLoop:
         np.copyto(self._T, self.stepper.block_temperatures())
         start = time.perf_counter()
         try:
-            for k in range(n):
+            k0, r0 = self.k_start, self.record_start
+            ck = self.checkpoint_every if self.checkpoint is not None else 0
+            for i in range(n):
                 if self.stop is not None and self.stop.stop_requested:
                     raise KeyboardInterrupt  # a signal asked to stop: leave at an epoch boundary
+                k = k0 + i
                 t0 = k * dt
                 t1 = (k + 1) * dt
-                rec.now = t0
+                rec.now = r0 + i * dt  # the recorders' clock
+                r1 = r0 + (i + 1) * dt
+                self.at_boundary = False
                 source.begin(k, t0)
                 T = self.thermal_step()
                 source.after_thermal(T, t1)
-                rec.now = t1
-                rec.append(t1, **source.record())
-                self.epochs_done = k + 1
+                rec.now = r1
+                rec.append(r1, **source.record())
+                self.epochs_done = i + 1
                 source.account(k, t0)
-                if snap and (k + 1) % snap == 0:
+                if snap and round(r1 / dt) % snap == 0:  # on the recorders' clock
                     grids = self.stepper.grids()
                     if grids:
-                        rec.grid(t1, grids)
+                        rec.grid(r1, grids)
                 done = source.end(k)
-                if progress is not None and ((k + 1) % every == 0 or k + 1 == n):
-                    progress(k + 1, n, t1)
+                self.at_boundary = True
+                if ck and (i + 1) % ck == 0 and i + 1 < n and not done:
+                    self.checkpoint()  # type: ignore[misc]
+                if progress is not None and ((i + 1) % every == 0 or i + 1 == n):
+                    progress(i + 1, n, r1)
                 if done:
-                    if progress is not None and (k + 1) % every:
-                        progress(k + 1, n, t1)
+                    if progress is not None and (i + 1) % every:
+                        progress(i + 1, n, r1)
                     break
         finally:
             self.loop_time_s = time.perf_counter() - start

@@ -505,9 +505,11 @@ def build_grid_network(
         raise InputError("no layer dissipates power", hint="mark at least one layer with power Y")
     power_matrix = sp.hstack(power_cols).tocsr()
     if dump_prefixes is None:
+        # HotSpot numbers an LCF layer by its place in the whole layer list: with the
+        # secondary heat path prepended (pcb, solder, substrate) the LCF layers start at 3
         dump_prefixes = [
-            f"layer_{ly.map_index}_" if ly.role == "lcf" else _DUMP_PREFIX.get(ly.role, "")
-            for ly in layers
+            f"layer_{li}_" if ly.role == "lcf" else _DUMP_PREFIX.get(ly.role, "")
+            for li, ly in enumerate(layers)
         ]
     return ThermalNetwork(
         model_type="grid",
