@@ -96,6 +96,12 @@ SOURCES: tuple[Source, ...] = (
     ),
     Source("memory.3d.latency", 15e-9, f"{COMET} config/gainestown_3D.cfg:40 (latency = 15 ns)"),
     Source(
+        "memory.chiplets.latency",
+        20e-9,
+        f"as 2.5d: DRAM stacks on an interposer beside the cores ({COMET} "
+        "config/gainestown_2_5D.cfg:40, 20 ns)",
+    ),
+    Source(
         "memory.ddr.e_read",
         30e-9,
         f"{COMET} config/gainestown_DDR.cfg:67 (30 nJ; no derivation given: the CACTI-3DD "
@@ -110,7 +116,7 @@ SOURCES: tuple[Source, ...] = (
             f"{COMET} config/gainestown_{cfg}.cfg:{line} ({value * 1e9:g} nJ; line 66: "
             "'From CACTI3DD, 10, 7.57, 1.855*7 + 7.57 = 20.55')",
         )
-        for kind, cfg in (("3dmem", "3Dmem"), ("2.5d", "2_5D"), ("3d", "3D"))
+        for kind, cfg in (("3dmem", "3Dmem"), ("2.5d", "2_5D"), ("3d", "3D"), ("chiplets", "2_5D"))
         for key, value, line in (
             ("e_read", 20.55e-9, 67),
             ("e_write", 20.55e-9, 68),
