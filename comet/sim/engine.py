@@ -939,6 +939,10 @@ class Simulation:
                         setup(self.info)
                     except Exception as err:
                         raise PolicyError(slot.name, 0, 0.0, err) from err
+            # the step of the epoch length is set-up, not the loop's first epoch; a short run
+            # may skip one-off costs a long one repays (ThermalModel.prepare)
+            for m in self.models:
+                m.prepare(self.dt, self.n_epochs)
             # one BLAS thread for the whole loop: the thermal step's many small products run
             # faster so, and it need not switch the thread count twice per epoch
             with one_blas_thread():
