@@ -147,7 +147,11 @@ def main() -> None:
         for grid in grids:
             duration = args.slow_duration if kind in slow else args.duration
             ov = _overrides(kind, grid, duration)
-            runs = [_spawn(example, ov, False, args.timeout) for _ in range(args.repeat)]
+            runs: list[dict[str, Any]] = []
+            for _ in range(args.repeat):
+                runs.append(_spawn(example, ov, False, args.timeout))
+                if "error" in runs[-1]:  # a failed or timed-out case is not repeated
+                    break
             ok = [r for r in runs if "error" not in r and r.get("loop_eps")]
             if not ok:
                 err = runs[0].get("error", "no loop speed") if runs else "no runs"

@@ -9,6 +9,7 @@ occurrence wins, command line over config file); comet adds ``--backend builtin|
 
 from __future__ import annotations
 
+import os
 import sys
 import warnings
 from collections.abc import Sequence
@@ -144,6 +145,17 @@ class _HotSpotCommand(click.Command):
         return USAGE
 
 
+def _one_blas_thread_default() -> None:
+    """One BLAS thread unless the user chose otherwise, set before numpy loads BLAS.
+
+    A HotSpot run is small products and one-off LAPACK calls: on 2 busy cores the first
+    multi-threaded LAPACK call alone took 0.3-0.4 s where one thread took 0.02 s (measured,
+    ``benchmarks/thermal.py``). Not for ``--backend hotspot``: the binary inherits the
+    environment."""
+    for var in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, "1")
+
+
 @click.command(
     "hotspot",
     cls=_HotSpotCommand,
@@ -164,6 +176,8 @@ def hotspot(ctx: click.Context) -> None:
         sys.exit(2)
     opts, rest = split_args(args)
     pairs = parse_pairs(rest)
+    if opts["backend"] != "hotspot" and "numpy" not in sys.modules:
+        _one_blas_thread_default()
     from comet.thermal.hotspot_run import HotSpotOptions, run_hotspot
 
     options = HotSpotOptions.from_pairs(pairs)
