@@ -3,8 +3,8 @@
 :func:`modal_inputs` and :func:`modal_update` (documented in
 :mod:`comet.thermal.kernels_numba`) exist twice: compiled with numba there, and as a few
 batched numpy products here, computing the same values. The compiled ones are faster per step
-(about 2x on a 64x64 grid) but importing numba and loading its cache costs ~0.2-0.3 s, more
-than a short run (``comet hotspot`` on a 100-row trace) spends stepping. :func:`kernels` picks
+(2-3x on a 64x64 grid) but importing numba and loading its cache costs more than a short
+run (``comet hotspot`` on a 100-row trace) spends stepping. :func:`kernels` picks
 one for a run of a given length; the compiled module is imported only when it is chosen.
 """
 
@@ -16,9 +16,11 @@ from typing import NamedTuple
 
 import numpy as np
 
-#: Below this much work (steps x plane modes x layers) a run uses the numpy kernels: the numba
-#: import (~0.25 s) costs more than they lose (measured on ev6 64x64, 4 layers: the numpy pass
-#: is ~1.5 ms slower per step, so numba pays after ~170 steps, ~2.8e6 mode-layer steps).
+#: Below this much work (steps x plane modes x layers) a run uses the numpy kernels, unless numba
+#: is loaded already. Measured on ev6 64x64 (4 layers, 4096 modes) on the shared 2-core machine:
+#: the numpy passes cost ~5 ms more per step, importing numba and loading the kernels ~1 s of
+#: CPU (whole ``comet hotspot`` process, 100 rows: 1.1-1.35 s CPU numpy, 1.7-1.9 s compiled), so
+#: the compiled ones pay after ~200 steps, ~3e6 mode-layer steps.
 COMPILED_MIN_WORK = 3e6
 
 
