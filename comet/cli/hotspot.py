@@ -157,20 +157,20 @@ def _one_blas_thread_default() -> None:
 
 
 def _defer_numpy_extras() -> None:
-    """Make numpy's ``f2py`` and ``testing`` submodules load on first use, not with scipy.
+    """Make numpy's ``f2py``, ``testing`` and ``ma`` submodules load on first use, not with scipy.
 
     scipy (1.15+, ``array_api_compat``) walks numpy's namespace when it loads, and that imports
-    numpy's lazily loaded ``f2py`` (with ``charset_normalizer``) and ``testing``: half of
-    ``import scipy.sparse`` (0.35 of 0.65 s on the busy 2-core machine; measured with
-    ``python -X importtime``). A HotSpot run uses neither, so they are registered as lazy
-    modules (:class:`importlib.util.LazyLoader`), which load in full on their first attribute
-    access. Any failure leaves numpy as it was."""
+    numpy's lazily loaded ``f2py`` (with ``charset_normalizer``), ``testing`` and ``ma``: more
+    than half of ``import scipy.sparse`` (0.35 of 0.65 s for the first two on the
+    busy 2-core machine; measured with ``python -X importtime``). A HotSpot run uses none of
+    them, so they are registered as lazy modules (:class:`importlib.util.LazyLoader`), which
+    load in full on their first attribute access. Any failure leaves numpy as it was."""
     import importlib.util
 
     try:
         import numpy
 
-        for name in ("numpy.f2py", "numpy.testing"):
+        for name in ("numpy.f2py", "numpy.testing", "numpy.ma"):
             if name in sys.modules:
                 continue
             spec = importlib.util.find_spec(name)
