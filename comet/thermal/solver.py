@@ -328,11 +328,13 @@ class ThermalModel:
         if not dt > 0:
             raise InputError(f"time step {dt!r} must be positive")
         self._steps_hint = steps
-        prop = self._propagators.get(dt)
+        prop: Any = self._propagators.get(dt)
         if prop is None:
-            self._propagator(dt)
+            prop = self._propagator(dt)
         elif hasattr(prop, "use_kernels"):
             prop.use_kernels(self._work(steps))
+        if self._modal and hasattr(prop, "warm_up"):
+            prop.warm_up(self._pl)  # load compiled kernels now, not in the first step
 
     def _work(self, steps: int | None) -> float | None:
         g = self.network.grid
