@@ -5,8 +5,9 @@ Not a back end: the measurements behind the choice of method (see the issue 10 n
 
 * ``spectrum``: how many modes of ``G v = lam C v`` a 1 ms step cannot drop (dense eigh; 16x16
   only, ~1.5 min): a modal reduction keeps every mode with ``exp(-lam h)`` above the tolerance.
-* ``rom``: a block-input rational Krylov reduced model (shifts 0 and log-spaced to ``--smax``,
-  C-orthonormal basis, exact reduced exponential) against the exact step: block temperature
+* ``rom``: a block-input rational Krylov reduced model (inputs: block powers, ambient term,
+  initial state; shifts 0 and log-spaced to ``--smax``; C-orthonormal basis; exact reduced
+  exponential) against the exact step: block temperature
   error over ``--steps`` 1 ms steps of random power changed every 10 ms.
 * ``cocg``: the 4 complex shifted solves of the CF step by COCG with the exact per-column
   vertical (tridiagonal) block preconditioner, warm-started from the previous step: iterations
@@ -60,9 +61,12 @@ def rom(grid: int, n_shifts: int, smax: float, steps: int) -> None:
     m = _model(grid, degree=12)
     net = m.network
     G, C, B = net.G.tocsc(), net.C, net.power_matrix.toarray()
+    m.set_temperature(m.config.init_temp)
+    # inputs of the basis: the block powers, the ambient term and the initial state
+    inputs = np.column_stack([B, net.g_amb * net.ambient, C * m.temperature])
     shifts = [0.0, *np.logspace(0, np.log10(smax), n_shifts - 1)]
     X = np.hstack(
-        [spla.splu((G + z * sp.diags(C)).tocsc(), permc_spec="MMD_AT_PLUS_A").solve(B)
+        [spla.splu((G + z * sp.diags(C)).tocsc(), permc_spec="MMD_AT_PLUS_A").solve(inputs)
          for z in shifts]
     )  # fmt: skip
     sc = np.sqrt(C)
@@ -82,7 +86,6 @@ def rom(grid: int, n_shifts: int, smax: float, steps: int) -> None:
     def blocks(T: np.ndarray) -> np.ndarray:
         return np.asarray(avg @ np.concatenate([T[li * nc : (li + 1) * nc] for li in layers]))
 
-    m.set_temperature(m.config.init_temp)
     eta = Wz.T @ (C * m.temperature)
     rng = np.random.default_rng(0)
     nb = B.shape[1]
