@@ -323,8 +323,10 @@ class ThermalModel:
         """Build the step of ``dt`` seconds now (set-up, not the first step), for a run of
         about ``steps`` steps (None: unknown). Short runs then avoid one-off costs that only
         long ones repay (the structured back end's compiled kernels: importing numba and
-        loading them costs ~0.25 s). The state is unchanged; optional (``advance`` builds what
-        it needs)."""
+        loading them costs more than a 100-row HotSpot trace spends stepping; see
+        :data:`comet.thermal.kernels.COMPILED_MIN_WORK`), and the compiled kernels are loaded
+        here rather than in the first step. The state is unchanged; optional (``advance``
+        builds what it needs)."""
         if not dt > 0:
             raise InputError(f"time step {dt!r} must be positive")
         self._steps_hint = steps
