@@ -10,13 +10,15 @@ set-up time, the solver, the node count and the peak resident memory. With ``--p
 more run per case (``--profile-grid``) is made under pyinstrument and its profile printed: where
 an epoch's time goes. The machine may be shared: the spread of the runs is printed too.
 
-    python benchmarks/closed_loop.py [--kinds ddr,3dmem,2.5d,3d] [--grids 16x16,32x32,64x64]
+    python benchmarks/closed_loop.py [--kinds ddr,3dmem,2.5d,3d,...] [--grids 16x16,32x32,64x64]
         [--duration 300ms] [--slow-duration 30ms] [--repeat 5] [--profile]
         [--save benchmarks/results/closed_loop.md]
 
-``--kinds`` takes any configuration the floorplan generator knows (a chiplet example can be
-added as ``chiplets``); ``--example`` another run config. Kinds whose stacks use the sparse
-solver are run for ``--slow-duration`` (a rate is measured, not a total).
+``--kinds`` takes any configuration the floorplan generator knows and defaults to all of them
+(``comet.floorplan.params.KINDS``: a ``chiplets`` configuration joins once the generator has
+it; per-kind ``--set`` overrides live in ``KIND_SETS``); ``--example`` another run config.
+Kinds in ``--slow-kinds`` (those on the sparse solver) are run for ``--slow-duration`` (a rate
+is measured, not a total).
 """
 
 from __future__ import annotations
@@ -110,7 +112,11 @@ def main() -> None:
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--set", dest="sets", action="append", default=[], help=argparse.SUPPRESS)
     parser.add_argument("--example", default=str(EXAMPLE), help="run config (3d-16core)")
-    parser.add_argument("--kinds", default="ddr,3dmem,2.5d,3d", help="configurations, comma list")
+    from comet.floorplan.params import KINDS  # every configuration the generator knows
+
+    parser.add_argument(
+        "--kinds", default=",".join(KINDS), help="configurations, comma list (all known)"
+    )
     parser.add_argument("--grids", default="16x16,32x32,64x64", help="thermal grids, comma list")
     parser.add_argument("--duration", default="300ms", help="simulated time per run (300ms)")
     parser.add_argument(
