@@ -122,7 +122,9 @@ def main() -> None:
     parser.add_argument(
         "--slow-duration", default="30ms", help="simulated time for sparse-solver kinds (30ms)"
     )
-    parser.add_argument("--slow-kinds", default="", help="kinds run for --slow-duration")
+    parser.add_argument(
+        "--slow-kinds", default="2.5d", help="kinds run for --slow-duration (2.5d: sparse)"
+    )
     parser.add_argument("--repeat", type=int, default=5, help="runs per case (median of)")
     parser.add_argument("--timeout", type=float, default=1800, help="seconds per run")
     parser.add_argument("--profile", action="store_true", help="one profiled run per kind")
