@@ -65,14 +65,18 @@ def rom(grid: int, n_shifts: int, smax: float, steps: int) -> None:
     # inputs of the basis: the block powers, the ambient term and the initial state
     inputs = np.column_stack([B, net.g_amb * net.ambient, C * m.temperature])
     shifts = [0.0, *np.logspace(0, np.log10(smax), n_shifts - 1)]
-    X = np.hstack(
-        [spla.splu((G + z * sp.diags(C)).tocsc(), permc_spec="MMD_AT_PLUS_A").solve(inputs)
-         for z in shifts]
-    )  # fmt: skip
     sc = np.sqrt(C)
-    U, S, _ = np.linalg.svd(X * sc[:, None], full_matrices=False)
-    keep = 1e-10 * S[0] < S  # drop directions the shifts repeat
-    W = U[:, keep] / sc[:, None]
+    # block rational Arnoldi: each shift's solves, C-orthogonalized against the basis so far
+    # (twice), then their new directions (singular values above 1e-8 of the block's size)
+    W = np.zeros((len(C), 0))
+    for z in shifts:
+        lu = spla.splu((G + z * sp.diags(C)).tocsc(), permc_spec="MMD_AT_PLUS_A")
+        Y = lu.solve(inputs)
+        size = float(np.linalg.norm(Y * sc[:, None], axis=0).max())
+        for _ in range(2):
+            Y -= W @ (W.T @ (C[:, None] * Y))
+        U, S, _ = np.linalg.svd(Y * sc[:, None], full_matrices=False)
+        W = np.hstack([W, U[:, 1e-8 * size < S] / sc[:, None]])
     Gr = W.T @ (G @ W)
     lam, Z = np.linalg.eigh((Gr + Gr.T) / 2)
     Wz = W @ Z
