@@ -6,8 +6,8 @@ Not a back end: the measurements behind the choice of method (see the issue 10 n
 * ``spectrum``: how many modes of ``G v = lam C v`` a 1 ms step cannot drop (dense eigh; 16x16
   only, ~1.5 min): a modal reduction keeps every mode with ``exp(-lam h)`` above the tolerance.
 * ``rom``: a block-input rational Krylov reduced model (inputs: block powers, ambient term,
-  initial state; shifts 0 and log-spaced to ``--smax``; C-orthonormal basis; exact reduced
-  exponential) against the exact step: block temperature
+  initial state; shifts 0 and log-spaced to ``--smax``; C-orthonormal basis by block rational
+  Arnoldi with deflation; exact reduced exponential) against the exact step: block temperature
   error over ``--steps`` 1 ms steps of random power changed every 10 ms.
 * ``cocg``: the 4 complex shifted solves of the CF step by COCG with the exact per-column
   vertical (tridiagonal) block preconditioner, warm-started from the previous step: iterations
