@@ -1,79 +1,66 @@
-"""Speed of the closed loop (issue 4): epochs per second of ``comet run``'s epoch loop.
+"""Speed of the closed loop for every configuration (issues 4 and 10).
 
-Case: ``3d`` with 16 cores (4x4, 1.707 mm) and 128 banks (4x4x8), thermal grid 32x32, 1 ms
-epochs, ``ondemand`` DVFS + ``lowpower`` DRAM policy, 16 threads (compute, memory, mixed,
-phased) over >= 1 s simulated. Target: >= 1000 epochs/s (faster than real time) on 2 cores.
+Case: the 16-core example (``examples/3d-16core.toml``: 16 cores, 128 banks, all its policies:
+coolest-first mapping, hot-to-cold migration every 10 ms, ondemand DVFS, low-power DRAM mode,
+Poisson arrivals) switched to each configuration with ``--set architecture.kind=...`` (``ddr``
+with ``architecture.banks=8x16``), at each thermal grid. Each run is a fresh process (so its
+peak memory is its own); per case the median of ``--repeat`` runs of the loop's own speed
+(``loop_epochs_per_s`` of the run summary: the epoch loop without set-up) is reported, with the
+set-up time, the solver, the node count and the peak resident memory. With ``--profile`` one
+more run per case (``--profile-grid``) is made under pyinstrument and its profile printed: where
+an epoch's time goes. The machine may be shared: the spread of the runs is printed too.
 
-Printed: machine and commit, set-up time (stack generation, thermal model, propagator), epochs
-per second of the loop, the share of the loop spent in the thermal step (``model.advance`` +
-block temperatures, timed separately on the same model), and with ``--profile`` a pyinstrument
-profile of the loop (where the time goes). The whole run is repeated (``--repeat``, a fresh
-simulation each time) and the best and the median are reported: on a shared virtual machine the
-same loop was seen to vary by 2x from one second to the next, and the best run is the one least
-disturbed by the neighbours.
+    python benchmarks/closed_loop.py [--kinds ddr,3dmem,2.5d,3d,...] [--grids 16x16,32x32,64x64]
+        [--duration 300ms] [--slow-duration 30ms] [--repeat 5] [--profile]
+        [--save benchmarks/results/closed_loop.md]
 
-    python benchmarks/closed_loop.py [--duration 1s] [--grid 32x32] [--precision mixed]
-                                     [--repeat 5] [--profile]
-                                     [--save benchmarks/results/closed_loop.md]
+``--kinds`` takes any configuration the floorplan generator knows and defaults to all of them
+(``comet.floorplan.params.KINDS``: a ``chiplets`` configuration joins once the generator has
+it; per-kind ``--set`` overrides live in ``KIND_SETS``); ``--example`` another run config.
+Kinds in ``--slow-kinds`` (those on the sparse solver) are run for ``--slow-duration`` (a rate
+is measured, not a total).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import resource
+import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from machine import machine  # benchmarks/machine.py (run these files as scripts)
 
-from comet.sim.engine import Simulation
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE = ROOT / "examples" / "3d-16core.toml"
+#: per configuration: the --set overrides that make the 16-core example that configuration
+KIND_SETS: dict[str, list[str]] = {
+    "ddr": ["architecture.kind=ddr", "architecture.banks=8x16"],
+    "3dmem": ["architecture.kind=3dmem"],
+    "2.5d": ["architecture.kind=2.5d"],
+    "3d": ["architecture.kind=3d"],
+}
 
 
-def config(duration: str, grid: str, precision: str = "mixed") -> dict[str, Any]:
-    return {
-        "name": "bench-closed-loop",
-        "seed": 1,
-        "sim": {"duration": duration, "epoch": "1ms", "flush_every": 100, "precision": precision},
-        "architecture": {
-            "kind": "3d",
-            "cores": "4x4",
-            "core_size": "1.707mm",
-            "banks": "4x4x8",
-            "grid": grid,
-        },
-        "workload": {
-            "jobs": [
-                {"profile": "compute", "threads": 4, "instructions": 5e9},
-                {"profile": "memory", "threads": 4, "instructions": 5e9},
-                {"profile": "mixed", "threads": 4, "instructions": 5e9},
-                {"profile": "phased", "threads": 4, "instructions": 5e9},
-            ]
-        },
-        "policies": {"dvfs": "ondemand", "dram": "lowpower"},
-    }
+def _overrides(kind: str, grid: str, duration: str) -> list[str]:
+    sets = KIND_SETS.get(kind, [f"architecture.kind={kind}"])
+    return [*sets, f"architecture.grid={grid}", f"sim.duration={duration}"]
 
 
-def _one_run(duration: str, grid: str, precision: str, profile: bool) -> dict[str, Any]:
-    """Build and run one simulation; its set-up time, loop speed and thermal step cost."""
+def worker(example: str, overrides: list[str], profile: bool) -> None:
+    """One run in this process; prints one JSON line (and the profile text before it)."""
+    from comet.config import load_config
+    from comet.sim.engine import Simulation
+
     t0 = time.perf_counter()
-    sim = Simulation(config(duration, grid, precision))
+    sim = Simulation(load_config(example, overrides))
     sim.build()
-    for m in sim.models:  # the propagator for the epoch length is part of the set-up
-        m.step(np.zeros(len(m.power_names)), sim.dt)
-        m.time = 0.0
-    t_setup = time.perf_counter() - t0
-
-    loop_time: dict[str, float] = {}
-    original = sim._loop
-
-    def timed_loop(*a: Any, **kw: Any) -> None:
-        t = time.perf_counter()
-        original(*a, **kw)
-        loop_time["s"] = time.perf_counter() - t
-
-    sim._loop = timed_loop  # type: ignore[method-assign]
+    t_build = time.perf_counter() - t0
     profiler = None
     if profile:
         from pyinstrument import Profiler
@@ -82,85 +69,121 @@ def _one_run(duration: str, grid: str, precision: str, profile: bool) -> dict[st
         profiler.start()
     with tempfile.TemporaryDirectory() as tmp:
         run = sim.run(Path(tmp) / "run")
-        epochs = int(run.summary["epochs"])
-        peak = max(v for v in run.summary["peak_degC"].values() if v is not None)
+        summary = dict(run.summary)
     if profiler is not None:
         profiler.stop()
-
-    # the thermal step alone (advance + block temperatures), on the same models
-    model_powers = [np.full(len(m.power_names), 0.5) for m in sim.models]
-    n_probe = min(200, epochs)
-    t = time.perf_counter()
-    for _ in range(n_probe):
-        for m, p in zip(sim.models, model_powers, strict=True):
-            m.advance(p, sim.dt)
-            m.power_block_temperatures()
-    thermal_ms = (time.perf_counter() - t) / n_probe * 1e3
-    return {
-        "sim": sim,
-        "setup": t_setup,
-        "epochs": epochs,
-        "peak": peak,
-        "eps": epochs / loop_time["s"],
-        "thermal_ms": thermal_ms,
-        "profiler": profiler,
+        print(profiler.output_text(unicode=False, color=False, show_all=False))
+    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    out = {
+        "loop_eps": summary.get("loop_epochs_per_s"),
+        "epochs": summary.get("epochs"),
+        "build_s": t_build,
+        "wall_s": summary.get("wall_s", summary.get("wall_time_s")),
+        "peak_MB": peak_kb / 1024,
+        "solvers": sorted({m.backend.name for m in sim.models}),
+        "nodes": sum(m.n_nodes for m in sim.models),
     }
+    print("RESULT " + json.dumps(out))
+
+
+def _spawn(example: str, overrides: list[str], profile: bool, timeout: float) -> dict[str, Any]:
+    cmd = [sys.executable, __file__, "--worker", "--example", example]
+    for o in overrides:
+        cmd += ["--set", o]
+    if profile:
+        cmd.append("--profile")
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired:
+        return {"error": f"timed out after {timeout:.0f} s"}
+    lines = proc.stdout.splitlines()
+    res = [ln for ln in lines if ln.startswith("RESULT ")]
+    if proc.returncode != 0 or not res:
+        tail = (proc.stderr.strip().splitlines() or ["?"])[-1]
+        return {"error": f"exit {proc.returncode}: {tail}"}
+    out: dict[str, Any] = json.loads(res[-1][len("RESULT ") :])
+    if profile:
+        out["profile"] = "\n".join(ln for ln in lines if not ln.startswith("RESULT "))
+    return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--duration", default="1s", help="simulated time (default 1s)")
-    parser.add_argument("--grid", default="32x32", help="thermal grid (default 32x32)")
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--set", dest="sets", action="append", default=[], help=argparse.SUPPRESS)
+    parser.add_argument("--example", default=str(EXAMPLE), help="run config (3d-16core)")
+    from comet.floorplan.params import KINDS  # every configuration the generator knows
+
     parser.add_argument(
-        "--precision", default="mixed", choices=["mixed", "double"], help="sim.precision (mixed)"
+        "--kinds", default=",".join(KINDS), help="configurations, comma list (all known)"
     )
-    parser.add_argument("--repeat", type=int, default=5, help="runs to take the best of (5)")
+    parser.add_argument("--grids", default="16x16,32x32,64x64", help="thermal grids, comma list")
+    parser.add_argument("--duration", default="300ms", help="simulated time per run (300ms)")
     parser.add_argument(
-        "--profile", action="store_true", help="one more run under pyinstrument (not timed)"
+        "--slow-duration", default="30ms", help="simulated time for sparse-solver kinds (30ms)"
     )
+    parser.add_argument(
+        "--slow-kinds", default="2.5d", help="kinds run for --slow-duration (2.5d: sparse)"
+    )
+    parser.add_argument("--repeat", type=int, default=5, help="runs per case (median of)")
+    parser.add_argument("--timeout", type=float, default=1800, help="seconds per run")
+    parser.add_argument("--profile", action="store_true", help="one profiled run per kind")
+    parser.add_argument("--profile-grid", default="32x32", help="grid of the profiled runs")
     parser.add_argument("--save", type=Path, help="also write the report to this file")
     args = parser.parse_args()
+    if args.worker:
+        worker(args.example, args.sets, args.profile)
+        return
 
-    runs = [
-        _one_run(args.duration, args.grid, args.precision, profile=False)
-        for _ in range(args.repeat)
-    ]
-    profiled = (
-        _one_run(args.duration, args.grid, args.precision, profile=True) if args.profile else None
-    )
-    best = max(runs, key=lambda r: r["eps"])
-    eps_all = sorted(r["eps"] for r in runs)
-    eps, median = best["eps"], float(np.median(eps_all))
-    thermal_ms = min(r["thermal_ms"] for r in runs)
-    sim, epochs, peak, t_setup = best["sim"], best["epochs"], best["peak"], best["setup"]
-    loop_ms = 1e3 / eps
-    nodes = sum(m.n_nodes for m in sim.models)
+    kinds = [k.strip() for k in args.kinds.split(",") if k.strip()]
+    grids = [g.strip() for g in args.grids.split(",") if g.strip()]
+    slow = {k.strip() for k in args.slow_kinds.split(",") if k.strip()}
+    example = str(Path(args.example).resolve())
     lines = [
         f"machine: {machine()}",
-        f"case: 3d, {sim.n_cores} cores, {sim.n_banks} banks, grid {args.grid} "
-        f"({nodes} thermal nodes, solver {type(sim.models[0].backend).__name__}), "
-        f"1 ms epochs, ondemand + lowpower, {args.duration} simulated, "
-        f"precision {args.precision}",
+        f"case: {Path(example).name} (all its policies) per configuration, 1 ms epochs; "
+        f"{args.duration} simulated ({args.slow_duration} for {', '.join(sorted(slow)) or '-'})"
+        f"; median of {args.repeat} runs, each a fresh process",
         "",
-        "| set-up (s) | epochs | epochs/s best | epochs/s median | ms/epoch best | "
-        "thermal step (ms) | rest of the loop (ms) | peak (C) |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|",
-        f"| {t_setup:.2f} | {epochs} | {eps:.0f} | {median:.0f} | {loop_ms:.3f} | "
-        f"{thermal_ms:.3f} | {max(loop_ms - thermal_ms, 0):.3f} | {peak:.1f} |",
-        "",
-        f"all runs (epochs/s): {', '.join(f'{e:.0f}' for e in eps_all)}",
-        f"target >= 1000 epochs/s: best {'met' if eps >= 1000 else 'NOT met'}, median "
-        f"{'met' if median >= 1000 else 'NOT met'} (thermal step {thermal_ms / loop_ms * 100:.0f}%"
-        " of the best loop)",
+        "| kind | grid | solver | nodes | loop epochs/s median | min-max | set-up s | "
+        "peak MB | target 1000 |",
+        "|---|---|---|---:|---:|---|---:|---:|---|",
     ]
+    print("\n".join(lines), flush=True)
+    profiles: list[tuple[str, str]] = []
+    for kind in kinds:
+        for grid in grids:
+            duration = args.slow_duration if kind in slow else args.duration
+            ov = _overrides(kind, grid, duration)
+            runs: list[dict[str, Any]] = []
+            for _ in range(args.repeat):
+                runs.append(_spawn(example, ov, False, args.timeout))
+                if "error" in runs[-1]:  # a failed or timed-out case is not repeated
+                    break
+            ok = [r for r in runs if "error" not in r and r.get("loop_eps")]
+            if not ok:
+                err = runs[0].get("error", "no loop speed") if runs else "no runs"
+                row = f"| {kind} | {grid} | - | - | failed: {err} | | | | |"
+            else:
+                eps = sorted(float(r["loop_eps"]) for r in ok)
+                med = statistics.median(eps)
+                r0 = ok[0]
+                row = (
+                    f"| {kind} | {grid} | {'+'.join(r0['solvers'])} | {r0['nodes']} | {med:.0f} "
+                    f"| {eps[0]:.0f}-{eps[-1]:.0f} | "
+                    f"{statistics.median(r['build_s'] for r in ok):.2f} | "
+                    f"{max(r['peak_MB'] for r in ok):.0f} | {'met' if med >= 1000 else 'not met'} |"
+                )
+            lines.append(row)
+            print(row, flush=True)
+            if args.profile and grid == args.profile_grid:
+                pr = _spawn(example, ov, True, args.timeout)
+                profiles.append((f"{kind} {grid}", pr.get("profile", pr.get("error", ""))))
     report = "\n".join(lines)
-    print(report)
-    profiler = profiled["profiler"] if profiled is not None else None
-    if profiler is not None:
-        text = profiler.output_text(unicode=False, color=False, show_all=False)
-        print("\nprofile of the run (pyinstrument):\n")
-        print(text)
-        report += "\n\n```\n" + text + "\n```\n"
+    for label, text in profiles:
+        block = f"\n\nprofile of one run, {label} (pyinstrument):\n\n```\n{text.strip()}\n```"
+        print(block)
+        report += block
     if args.save:
         args.save.parent.mkdir(parents=True, exist_ok=True)
         args.save.write_text(report + "\n", encoding="utf-8")

@@ -9,6 +9,7 @@ occurrence wins, command line over config file); comet adds ``--backend builtin|
 
 from __future__ import annotations
 
+import os
 import sys
 import warnings
 from collections.abc import Sequence
@@ -144,6 +145,46 @@ class _HotSpotCommand(click.Command):
         return USAGE
 
 
+def _one_blas_thread_default() -> None:
+    """One BLAS thread unless the user chose otherwise, set before numpy loads BLAS.
+
+    A HotSpot run is small products and one-off LAPACK calls: on 2 busy cores the first
+    multi-threaded LAPACK call alone took 0.3-0.4 s where one thread took 0.02 s (measured,
+    ``benchmarks/thermal.py``). Not for ``--backend hotspot``: the binary inherits the
+    environment."""
+    for var in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, "1")
+
+
+def _defer_numpy_extras() -> None:
+    """Make numpy's ``f2py``, ``testing`` and ``ma`` submodules load on first use, not with scipy.
+
+    scipy (1.15+, ``array_api_compat``) walks numpy's namespace when it loads, and that imports
+    numpy's lazily loaded ``f2py`` (with ``charset_normalizer``), ``testing`` and ``ma``: more
+    than half of ``import scipy.sparse`` (0.35 of 0.65 s for the first two on the
+    busy 2-core machine; measured with ``python -X importtime``). A HotSpot run uses none of
+    them, so they are registered as lazy modules (:class:`importlib.util.LazyLoader`), which
+    load in full on their first attribute access. Any failure leaves numpy as it was."""
+    import importlib.util
+
+    try:
+        import numpy
+
+        for name in ("numpy.f2py", "numpy.testing", "numpy.ma"):
+            if name in sys.modules:
+                continue
+            spec = importlib.util.find_spec(name)
+            if spec is None or spec.loader is None:
+                continue
+            spec.loader = importlib.util.LazyLoader(spec.loader)
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[name] = module
+            spec.loader.exec_module(module)
+            setattr(numpy, name.rsplit(".", 1)[1], module)
+    except Exception:  # pragma: no cover - a speed-up only, never a failure
+        return
+
+
 @click.command(
     "hotspot",
     cls=_HotSpotCommand,
@@ -164,6 +205,10 @@ def hotspot(ctx: click.Context) -> None:
         sys.exit(2)
     opts, rest = split_args(args)
     pairs = parse_pairs(rest)
+    if opts["backend"] != "hotspot" and "numpy" not in sys.modules:
+        _one_blas_thread_default()
+    if "scipy" not in sys.modules:
+        _defer_numpy_extras()
     from comet.thermal.hotspot_run import HotSpotOptions, run_hotspot
 
     options = HotSpotOptions.from_pairs(pairs)

@@ -768,6 +768,11 @@ class Simulation:
                     self.event("init", "", "", line)
                 self._setup_policies()
                 self._warmup()
+            # the step of the epoch length is set-up, not the loop's first epoch; a short run
+            # may skip one-off costs a long one repays (ThermalModel.prepare)
+            prepare = getattr(self.stepper, "prepare", None)
+            if callable(prepare):
+                prepare(self.dt, n_left)
             self.loop = EpochLoop(
                 self.closed,
                 self.stepper,

@@ -21,9 +21,7 @@ from __future__ import annotations
 from typing import Protocol
 
 import numpy as np
-import scipy.linalg as sla
 import scipy.sparse as sp
-import scipy.sparse.linalg as spla
 
 from comet.thermal.network import ThermalNetwork
 from comet.thermal.rational import RationalExp, cf_exp
@@ -55,6 +53,8 @@ class DenseEigen:
     name = "dense"
 
     def __init__(self, network: ThermalNetwork) -> None:
+        import scipy.linalg as sla  # here: the structured path does without it (start-up)
+
         G = network.G.toarray()
         C = network.C
         s = 1.0 / np.sqrt(C)
@@ -88,6 +88,8 @@ class SparseRational:
     name = "sparse"
 
     def __init__(self, network: ThermalNetwork, degree: int = 8) -> None:
+        import scipy.sparse.linalg as spla  # here: the structured path does without it
+
         self.G = network.G.tocsc()
         self.C = network.C
         self.rational = cf_exp(degree)
@@ -99,6 +101,8 @@ class SparseRational:
         return np.asarray(self._lu.solve(f))
 
     def propagator(self, h: float) -> _RationalPropagator:
+        import scipy.sparse.linalg as spla
+
         rat = self.rational
         Cm = sp.diags(self.C)
         solves = [

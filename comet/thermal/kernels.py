@@ -1,38 +1,61 @@
-"""Compiled per-mode loops of the structured transient step (numba).
+"""The per-mode passes of the structured transient step: numpy versions and the compiled ones.
 
-The structured back end (:mod:`comet.thermal.structured`) keeps the grid state as eigen
-coordinates ``eta`` (n_modes, L): per plane mode ``n`` an independent L-vector. A time step
-then does a little work per mode: the exact separable update, the gather of the edge-layer
-fields that feed the Woodbury edge correction, the scatter of that correction back, and the
-transforms of the power layers in and out. As numpy calls these are many small batched products
-whose call overhead and temporaries cost more than the arithmetic; here each is one pass over
-the modes that keeps a mode's L values in registers or L1.
-
-Arrays are C-contiguous float64 (complex values split into real and imaginary parts), so one
-compiled specialisation serves every model. ``cache=True`` keeps the machine code beside this
-file (or in numba's user cache), so the ~2 s compilation happens once per installation.
+:func:`modal_inputs` and :func:`modal_update` (documented in
+:mod:`comet.thermal.kernels_numba`) exist twice: compiled with numba there, and as a few
+batched numpy products here, computing the same values. The compiled ones are faster per step
+(2-3x on a 64x64 grid) but importing numba and loading its cache costs more than a short
+run (``comet hotspot`` on a 100-row trace) spends stepping. :func:`kernels` picks
+one for a run of a given length; the compiled module is imported only when it is chosen.
 """
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable
+from typing import NamedTuple
+
 import numpy as np
-from numba import njit
+
+#: Below this much work (steps x plane modes x layers) a run uses the numpy kernels, unless numba
+#: is loaded already. Measured on ev6 64x64 (4 layers, 4096 modes) on the shared 2-core machine:
+#: the numpy passes cost ~5 ms more per step, importing numba and loading the kernels ~1 s of
+#: CPU (whole ``comet hotspot`` process, 100 rows: 1.1-1.35 s CPU numpy, 1.7-1.9 s compiled), so
+#: the compiled ones pay after ~200 steps, ~3e6 mode-layer steps.
+COMPILED_MIN_WORK = 3e6
 
 
-@njit(cache=True, inline="always")
-def _mode_on_lines(
-    n: int, psi_we: np.ndarray, phi_ns: np.ndarray
-) -> tuple[int, int, float, float, float, float]:  # pragma: no cover - compiled
-    """Plane mode ``n = p*C + q``: its indices and its values on the W, E (``psi_we``) and N, S
-    (``phi_ns``) border lines, i.e. what links the mode to the per-line cosine coefficients."""
-    C = psi_we.shape[1]
-    p = n // C
-    q = n - p * C
-    return p, q, psi_we[0, q], psi_we[1, q], phi_ns[0, p], phi_ns[1, p]
+class Kernels(NamedTuple):
+    """The two per-mode passes of a structured step (same signatures in both versions)."""
+
+    modal_inputs: Callable[..., None]
+    modal_update: Callable[..., None]
+    compiled: bool
 
 
-@njit(cache=True, fastmath=True)
-def modal_inputs(
+def _lines(cube: np.ndarray, psi_we: np.ndarray, phi_ns: np.ndarray) -> np.ndarray:
+    """Per-line cosine coefficients (J, ne * (2R + 2C)) of fields ``cube`` (J, ne, R, C)."""
+    J, ne = cube.shape[:2]
+    we = np.matmul(cube, psi_we.T)  # (J, ne, R, 2)
+    ns = np.matmul(phi_ns, cube)  # (J, ne, 2, C)
+    out = np.concatenate(
+        [we.transpose(0, 1, 3, 2).reshape(J, ne, -1), ns.reshape(J, ne, -1)], axis=2
+    )
+    return out.reshape(J, -1)
+
+
+def _fields(v: np.ndarray, ne: int, psi_we: np.ndarray, phi_ns: np.ndarray) -> np.ndarray:
+    """Mode-space fields (J, ne, R*C) of border-line values ``v`` (J, ne * (2R + 2C))."""
+    J = v.shape[0]
+    C, R = psi_we.shape[1], phi_ns.shape[1]
+    per = v.reshape(J, ne, 2 * R + 2 * C)
+    g_we = per[:, :, : 2 * R].reshape(J, ne, 2, R)
+    g_ns = per[:, :, 2 * R :].reshape(J, ne, 2, C)
+    out = np.matmul(g_we.transpose(0, 1, 3, 2), psi_we)
+    out += np.matmul(phi_ns.T, g_ns)
+    return out.reshape(J, ne, R * C)
+
+
+def modal_inputs_np(
     hat_power: np.ndarray,
     ef_base: np.ndarray,
     V_power: np.ndarray,
@@ -46,66 +69,33 @@ def modal_inputs(
     ef_out: np.ndarray,
     lines_re: np.ndarray,
     lines_im: np.ndarray,
-) -> None:  # pragma: no cover - compiled
-    """Heat input in eigen coordinates, and the edge lines of every shift's edge-layer fields.
-
-    ``ef_out[n] = ef_base[n] + V_power[n]^T hat_power[:, n]`` (W, eigen coordinates of the heat
-    input: constant part plus the power layers' cell power, given by its 2-D DCT ``hat_power``
-    (n_power_layers, n_modes)). For shift ``j`` and edge layer ``e`` the field is
-    ``f[j, e, n] = a_j (VI[n, j*ne+e] . eta[n]) + b_j (VI[n, j*ne+e] . ef[n])``, with ``VI`` the
-    edge-layer rows of ``V`` times the shift's ``1/(h lam + z_j)``; its values on the four
-    border lines of the layer go to ``lines[j]`` in the per-line cosine basis, per edge layer
-    ``[W (R), E (R), N (C), S (C)]`` (``psi_we`` = rows 0 and C-1 of the column DCT basis,
-    ``phi_ns`` = rows 0 and R-1 of the row DCT basis; mode ``n = p*C + q``). ``a`` and ``b``
-    are (J, 2) arrays of (real, imaginary) parts.
-    """
+) -> None:
+    """numpy version of :func:`comet.thermal.kernels_numba.modal_inputs`."""
     nm, L = eta.shape
-    n_power = V_power.shape[1]
     J = a.shape[0]
-    C = psi_we.shape[1]
-    R = phi_ns.shape[1]
+    C, R = psi_we.shape[1], phi_ns.shape[1]
     per = 2 * R + 2 * C
     ne = lines_re.shape[1] // per if per > 0 else 0
-    lines_re[:, :] = 0.0
-    lines_im[:, :] = 0.0
-    for n in range(nm):
-        p, q, w0, w1, s0, s1 = _mode_on_lines(n, psi_we, phi_ns)
-        for k in range(L):
-            ef_out[n, k] = ef_base[n, k]
-        for m in range(n_power):
-            h = hat_power[m, n]
-            for k in range(L):
-                ef_out[n, k] += h * V_power[n, m, k]
-        r = 0
-        for j in range(J):
-            for e in range(ne):
-                re_eta = 0.0
-                im_eta = 0.0
-                re_ef = 0.0
-                im_ef = 0.0
-                for k in range(L):
-                    vr = VI_re[n, r, k]
-                    vi = VI_im[n, r, k]
-                    re_eta += vr * eta[n, k]
-                    im_eta += vi * eta[n, k]
-                    re_ef += vr * ef_out[n, k]
-                    im_ef += vi * ef_out[n, k]
-                fr = a[j, 0] * re_eta - a[j, 1] * im_eta + b[j, 0] * re_ef - b[j, 1] * im_ef
-                fi = a[j, 0] * im_eta + a[j, 1] * re_eta + b[j, 0] * im_ef + b[j, 1] * re_ef
-                base = e * per
-                lines_re[j, base + p] += fr * w0
-                lines_im[j, base + p] += fi * w0
-                lines_re[j, base + R + p] += fr * w1
-                lines_im[j, base + R + p] += fi * w1
-                lines_re[j, base + 2 * R + q] += fr * s0
-                lines_im[j, base + 2 * R + q] += fi * s0
-                lines_re[j, base + 2 * R + C + q] += fr * s1
-                lines_im[j, base + 2 * R + C + q] += fi * s1
-                r += 1
+    ef_out[:] = ef_base
+    if V_power.shape[1]:
+        ef_out += np.matmul(V_power.transpose(0, 2, 1), hat_power.T[:, :, None])[:, :, 0]
+    if ne == 0:
+        return
+    x = np.stack([eta, ef_out], axis=2)  # (nm, L, 2): [eta | ef]
+    yr = np.matmul(VI_re, x)  # (nm, J ne, 2): VI_re . [eta | ef]
+    yi = np.matmul(VI_im, x)
+    ar, ai = np.repeat(a[:, 0], ne), np.repeat(a[:, 1], ne)  # row r = j ne + e
+    br, bi = np.repeat(b[:, 0], ne), np.repeat(b[:, 1], ne)
+    F = np.empty((2, nm, J * ne))
+    F[0] = yr[:, :, 0] * ar - yi[:, :, 0] * ai + yr[:, :, 1] * br - yi[:, :, 1] * bi
+    F[1] = yi[:, :, 0] * ar + yr[:, :, 0] * ai + yi[:, :, 1] * br + yr[:, :, 1] * bi
+    cube = np.ascontiguousarray(F.transpose(0, 2, 1)).reshape(2 * J, ne, R, C)
+    lines = _lines(cube, psi_we, phi_ns).reshape(2, J, -1)
+    lines_re[:] = lines[0]
+    lines_im[:] = lines[1]
 
 
-@njit(cache=True, fastmath=True)
-def modal_update(
+def modal_update_np(
     eta: np.ndarray,
     ef: np.ndarray,
     alpha: np.ndarray,
@@ -119,41 +109,48 @@ def modal_update(
     V_out: np.ndarray,
     eta_out: np.ndarray,
     hat_out: np.ndarray,
-) -> None:  # pragma: no cover - compiled
-    """The new state and the 2-D DCT of some layers' temperatures after the step.
-
-    ``eta_out[n] = alpha[n] eta[n] + beta[n] ef[n] - 2 Re sum_{j,e} g[j, e, n] VI[n, j*ne+e]``:
-    the separable exact step plus the edge correction, where ``g`` is the field on edge layer
-    ``e`` of the border-line values ``v[j]`` (same line layout as :func:`modal_inputs`). Then
-    ``hat_out[m, n] = V_out[n, m] . eta_out[n]`` (K, DCT coefficients of layer m's cells).
-    ``eta_out`` may be ``eta`` itself (each mode is read before it is written).
-    """
+) -> None:
+    """numpy version of :func:`comet.thermal.kernels_numba.modal_update`."""
     nm, L = eta.shape
-    n_out = V_out.shape[1]
     J = v_re.shape[0]
-    C = psi_we.shape[1]
-    R = phi_ns.shape[1]
+    C, R = psi_we.shape[1], phi_ns.shape[1]
     per = 2 * R + 2 * C
     ne = v_re.shape[1] // per if per > 0 else 0
-    for n in range(nm):
-        p, q, w0, w1, s0, s1 = _mode_on_lines(n, psi_we, phi_ns)
-        for k in range(L):
-            eta_out[n, k] = alpha[n, k] * eta[n, k] + beta[n, k] * ef[n, k]
-        r = 0
-        for j in range(J):
-            for e in range(ne):
-                base = e * per
-                gr = v_re[j, base + p] * w0 + v_re[j, base + R + p] * w1
-                gr += s0 * v_re[j, base + 2 * R + q] + s1 * v_re[j, base + 2 * R + C + q]
-                gi = v_im[j, base + p] * w0 + v_im[j, base + R + p] * w1
-                gi += s0 * v_im[j, base + 2 * R + q] + s1 * v_im[j, base + 2 * R + C + q]
-                cr = 2.0 * gr
-                ci = 2.0 * gi
-                for k in range(L):
-                    eta_out[n, k] -= cr * VI_re[n, r, k] - ci * VI_im[n, r, k]
-                r += 1
-        for m in range(n_out):
-            s = 0.0
-            for k in range(L):
-                s += V_out[n, m, k] * eta_out[n, k]
-            hat_out[m, n] = s
+    new = alpha * eta + beta * ef
+    if ne:
+        g_re = _fields(v_re, ne, psi_we, phi_ns).reshape(J * ne, nm).T  # (nm, J ne)
+        g_im = _fields(v_im, ne, psi_we, phi_ns).reshape(J * ne, nm).T
+        corr = np.matmul(g_re[:, None, :], VI_re)[:, 0, :]
+        corr -= np.matmul(g_im[:, None, :], VI_im)[:, 0, :]
+        new -= 2.0 * corr
+    eta_out[:] = new
+    if V_out.shape[1]:
+        hat_out[:] = np.matmul(V_out, new[:, :, None])[:, :, 0].T
+
+
+_NUMPY = Kernels(modal_inputs_np, modal_update_np, compiled=False)
+_compiled: Kernels | None = None
+
+
+def compiled_kernels() -> Kernels:
+    """The numba kernels (imports numba and loads or compiles them on first use)."""
+    global _compiled
+    if _compiled is None:
+        from comet.thermal import kernels_numba as kn
+
+        _compiled = Kernels(kn.modal_inputs, kn.modal_update, compiled=True)
+    return _compiled
+
+
+def numpy_kernels() -> Kernels:
+    return _NUMPY
+
+
+def kernels(work: float | None) -> Kernels:
+    """Kernels for a run of ``work`` = steps x plane modes x layers (None: unknown, long).
+
+    When numba is loaded already (the closed loop's performance model uses it) the compiled
+    kernels cost only their cache load and are always taken."""
+    if work is not None and work < COMPILED_MIN_WORK and "numba" not in sys.modules:
+        return _NUMPY
+    return compiled_kernels()

@@ -107,6 +107,8 @@ class ThermalModel:
         self.config = config
         self.backend = make_backend(network, solver, degree, precision)
         self._propagators: dict[float, Propagator] = {}
+        #: steps the caller means to take (:meth:`prepare`); None: unknown (a long run)
+        self._steps_hint: int | None = None
         self.time = 0.0
         self._power_rows = self._power_block_index()
         self._avg_matrix = self._power_average_matrix()
@@ -310,13 +312,46 @@ class ThermalModel:
         p = self._check_power(power)
         prop = self._propagators.get(dt)
         if prop is None:
-            prop = self.backend.propagator(dt)
-            self._propagators[dt] = prop
+            prop = self._propagator(dt)
         if self._modal:
             self._advance_modal(prop, p)
         else:
             self.temperature = prop.advance(self.temperature, self.network.rhs(p))
         self.time += dt
+
+    def prepare(self, dt: float, steps: int | None = None) -> None:
+        """Build the step of ``dt`` seconds now (set-up, not the first step), for a run of
+        about ``steps`` steps (None: unknown). Short runs then avoid one-off costs that only
+        long ones repay (the structured back end's compiled kernels: importing numba and
+        loading them costs more than a 100-row HotSpot trace spends stepping; see
+        :data:`comet.thermal.kernels.COMPILED_MIN_WORK`), and the compiled kernels are loaded
+        here rather than in the first step. The state is unchanged; optional (``advance``
+        builds what it needs)."""
+        if not dt > 0:
+            raise InputError(f"time step {dt!r} must be positive")
+        self._steps_hint = steps
+        prop: Any = self._propagators.get(dt)
+        if prop is None:
+            prop = self._propagator(dt)
+        elif hasattr(prop, "use_kernels"):
+            prop.use_kernels(self._work(steps))
+        if self._modal and hasattr(prop, "warm_up"):
+            prop.warm_up(self._pl)  # load compiled kernels now, not in the first step
+
+    def _work(self, steps: int | None) -> float | None:
+        g = self.network.grid
+        if steps is None or g is None:
+            return None
+        return float(steps) * g.n_cells * g.n_layers
+
+    def _propagator(self, dt: float) -> Propagator:
+        if self.backend.name == "structured":
+            backend: Any = self.backend
+            prop: Propagator = backend.propagator(dt, self._work(self._steps_hint))
+        else:
+            prop = self.backend.propagator(dt)
+        self._propagators[dt] = prop
+        return prop
 
     def _setup_modal(self) -> None:
         """Constants of the modal fast path (structured back end)."""

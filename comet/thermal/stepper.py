@@ -168,6 +168,12 @@ class BuiltinStepper:
             slice(int(self.offsets[s]), int(self.offsets[s + 1])) for s in range(len(self.models))
         ]
 
+    def prepare(self, dt: float, n_epochs: int | None = None) -> None:
+        """Build the step of ``dt`` before the loop (:meth:`ThermalModel.prepare`): set-up,
+        not the first epoch's cost; ``n_epochs`` lets a short run skip one-off costs."""
+        for m in self.models:
+            m.prepare(dt, n_epochs)
+
     def _per_stack(self, value: float | Sequence[float]) -> list[float]:
         if isinstance(value, int | float | np.floating):
             return [float(value)] * len(self.models)

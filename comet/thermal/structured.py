@@ -29,15 +29,18 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import scipy.fft as sfft
-from threadpoolctl import ThreadpoolController
 
-from comet.thermal.kernels import modal_inputs, modal_update
+from comet.thermal.kernels import Kernels, kernels
 from comet.thermal.network import GridStructure, ThermalNetwork
 from comet.thermal.package import E, N, S, W
 from comet.thermal.rational import cf_exp
 
-_BLAS = ThreadpoolController()
+
+def _sfft() -> Any:
+    """scipy.fft, imported when a plane is too large for the matrix-product transforms."""
+    import scipy.fft
+
+    return scipy.fft
 
 
 class _OneBlasThread:
@@ -50,13 +53,17 @@ class _OneBlasThread:
     """
 
     def __init__(self) -> None:
-        self._libs = _BLAS.select(user_api="blas").lib_controllers
+        self._libs: list[Any] | None = None  # found on first use (threadpoolctl scans ~20 ms)
         self._saved: list[int] = []
         self._depth = 0  # the BLAS thread count is process-wide, so is this count
         self._lock = threading.Lock()
 
     def __enter__(self) -> None:
         with self._lock:
+            if self._libs is None:
+                from threadpoolctl import ThreadpoolController
+
+                self._libs = ThreadpoolController().select(user_api="blas").lib_controllers
             if self._depth == 0:
                 self._saved = [lib.num_threads for lib in self._libs]
                 for lib in self._libs:
@@ -66,7 +73,7 @@ class _OneBlasThread:
     def __exit__(self, *exc: object) -> None:
         with self._lock:
             self._depth -= 1
-            if self._depth == 0:
+            if self._depth == 0 and self._libs is not None:
                 for lib, n in zip(self._libs, self._saved, strict=True):
                     lib.set_num_threads(n)
 
@@ -83,6 +90,10 @@ def one_blas_thread() -> _OneBlasThread:
 
 #: Planes up to this size are transformed by matrix products (faster than FFTs when small).
 MATMUL_DCT_LIMIT = 40
+
+#: One-off transforms (set-up, steady, rebuilding the state) use matrix products up to this
+#: plane size, so that short runs need not import scipy.fft (~50 ms).
+MATMUL_DCT_ONCE_LIMIT = 128
 
 #: Edge systems up to this size (4 lines x (rows + cols) per edge layer) keep Z dense.
 DENSE_EDGE_LIMIT = 320
@@ -364,13 +375,18 @@ class Structured:
         """Grid vector (L*R*C,) or (L*R*C, k) -> mode coefficients (n_modes, L[, k])."""
         extra = x_grid.shape[1:]
         cube = x_grid.reshape(self.L, self.R, self.Cc, *extra)
-        hat = sfft.dctn(cube, type=2, norm="ortho", axes=(1, 2))
+        if max(self.R, self.Cc) <= MATMUL_DCT_ONCE_LIMIT:
+            hat = np.einsum("ip,lij...,jq->lpq...", self.Phi, cube, self.Psi, optimize=True)
+        else:
+            hat = _sfft().dctn(cube, type=2, norm="ortho", axes=(1, 2))
         return np.moveaxis(hat.reshape(self.L, self.nm, *extra), 0, 1)
 
     def from_modes(self, hat: np.ndarray) -> np.ndarray:
         """Mode coefficients (n_modes, L) -> grid vector (L*R*C,)."""
         cube = np.ascontiguousarray(hat.T).reshape(self.L, self.R, self.Cc)
-        return sfft.idctn(cube, type=2, norm="ortho", axes=(1, 2)).reshape(-1)
+        if max(self.R, self.Cc) <= MATMUL_DCT_ONCE_LIMIT:
+            return np.matmul(np.matmul(self.Phi, cube), self.Psi.T).reshape(-1)
+        return _sfft().idctn(cube, type=2, norm="ortho", axes=(1, 2)).reshape(-1)
 
     def _lines_from_fields(self, fields: np.ndarray) -> np.ndarray:
         """Edge-line cosine coefficients (J, m) of mode-space fields (J, n_el, n_modes).
@@ -488,13 +504,13 @@ class Structured:
         """Orthonormal 2-D DCT-II of planes (k, R, C) -> (k, R, C)."""
         if max(self.R, self.Cc) <= MATMUL_DCT_LIMIT:
             return np.matmul(np.matmul(self.Phi.T, cube), self.Psi)
-        return sfft.dctn(cube, type=2, norm="ortho", axes=(1, 2))
+        return _sfft().dctn(cube, type=2, norm="ortho", axes=(1, 2))
 
     def _idct_planes(self, cube: np.ndarray) -> np.ndarray:
         """Inverse of :meth:`_dct_planes`."""
         if max(self.R, self.Cc) <= MATMUL_DCT_LIMIT:
             return np.matmul(np.matmul(self.Phi, cube), self.Psi.T)
-        return sfft.idctn(cube, type=2, norm="ortho", axes=(1, 2))
+        return _sfft().idctn(cube, type=2, norm="ortho", axes=(1, 2))
 
     def layers_from_eigen(self, layers: list[int], eta: np.ndarray) -> np.ndarray:
         """Cell values (len(layers), R*C) of ``layers`` of the state with coordinates ``eta``."""
@@ -530,9 +546,11 @@ class Structured:
         hat = np.einsum("nlk,nk->nl", self.V, x_eig)
         return np.concatenate([self.from_modes(hat), xp])
 
-    def propagator(self, h: float) -> StructuredPropagator:
+    def propagator(self, h: float, work: float | None = None) -> StructuredPropagator:
+        """The step of ``h`` seconds; ``work`` (steps x modes x layers of the run, None:
+        unknown) picks numpy or compiled per-mode passes (:mod:`comet.thermal.kernels`)."""
         with _ONE_THREAD:
-            return StructuredPropagator(self, h)
+            return StructuredPropagator(self, h, work)
 
 
 class StructuredPropagator:
@@ -542,12 +560,16 @@ class StructuredPropagator:
     collapses to two real per-mode factors (``alpha``, ``beta``: the exact exponential of G0);
     the edge correction is carried per shift on the edge layers only, through the per-mode
     matrices ``VI`` used to gather and to scatter. The per-mode passes are compiled
-    (:mod:`comet.thermal.kernels`); scratch arrays are kept between steps.
+    (:mod:`comet.thermal.kernels_numba`) unless :meth:`use_kernels` picks the numpy ones (short
+    runs: :meth:`comet.thermal.solver.ThermalModel.prepare`); scratch arrays are kept between
+    steps.
     """
 
-    def __init__(self, st: Structured, h: float) -> None:
+    def __init__(self, st: Structured, h: float, work: float | None = None) -> None:
         self.st = st
         self.h = h
+        #: the per-mode passes, for a run of ``work`` = steps x modes x layers (None: long)
+        self.kernels: Kernels = kernels(work)
         rat = st.rational
         self.r_inf = rat.r_inf
         a = rat.residues
@@ -627,6 +649,24 @@ class StructuredPropagator:
             hat = np.ascontiguousarray(hat_power, dtype=float)
             return self._advance(eta, Tp, ef_base, fp, hat, self._layer_rows(layers))
 
+    def warm_up(self, layers: list[int]) -> None:
+        """One step on zeros (no state changes), so that the compiled kernels are loaded from
+        numba's cache now (set-up) and not in the first step of a run (~0.1-0.3 s)."""
+        st = self.st
+        if not self.kernels.compiled:
+            return
+        with _ONE_THREAD:
+            zeros = np.zeros((st.nm, st.L))
+            self._advance(
+                zeros, np.zeros(st.P), zeros, np.zeros(st.P), np.zeros((len(layers), st.nm)),
+                self._layer_rows(layers),
+            )  # fmt: skip
+
+    def use_kernels(self, work: float | None) -> None:
+        """Pick the per-mode passes for a run of ``work`` = steps x modes x layers: numpy for
+        short runs (no numba import), compiled otherwise (None: unknown, taken as long)."""
+        self.kernels = kernels(work)
+
     def _layer_rows(self, layers: list[int]) -> np.ndarray:
         """``V[:, layers, :]`` in the storage precision (cached)."""
         key = tuple(layers)
@@ -650,7 +690,7 @@ class StructuredPropagator:
         st, sh = self.st, self.sh
         eta = np.ascontiguousarray(eta, dtype=float)
         ef_base = np.ascontiguousarray(ef_base, dtype=float)
-        modal_inputs(
+        self.kernels.modal_inputs(
             hat_power, ef_base, rows, eta, self._VI_re, self._VI_im, self._a_ri, self._b_ri,
             st._psi_we, st._phi_ns, self._ef, self._lines_re, self._lines_im,
         )  # fmt: skip
@@ -670,7 +710,7 @@ class StructuredPropagator:
             v_re, v_im = self._lines_re, self._lines_im  # empty: no edge layers
         eta_new = np.empty_like(eta)
         hat_T = np.empty((rows.shape[1], st.nm))
-        modal_update(
+        self.kernels.modal_update(
             eta, self._ef, self.alpha, self.beta, self._VI_re, self._VI_im, v_re, v_im,
             st._psi_we, st._phi_ns, rows, eta_new, hat_T,
         )  # fmt: skip
