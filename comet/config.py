@@ -319,6 +319,8 @@ class SimConfig(_Section):
         snapshot_every: grid snapshots (grid.npz) at this interval (s); None = none.
         flush_every: epochs buffered before the CSV traces are appended.
         solver: thermal back end (``auto``, ``dense``, ``sparse``, ``structured``).
+        record_cpi: write ``cpi.csv`` (the CPI stack as time per component and core, every
+            epoch); default: when the performance model is not the built-in ``interval``.
         precision: transient steps of the structured back end: ``mixed`` (default: the large
             per-mode matrices stored in float32, arithmetic in float64; within 5e-5 K of
             ``double``, and about twice as fast in the epoch loop) or ``double``.
@@ -335,6 +337,7 @@ class SimConfig(_Section):
     snapshot_every: Duration | None = None
     flush_every: int = Field(default=50, ge=1)
     solver: Literal["auto", "dense", "sparse", "structured"] = "auto"
+    record_cpi: bool | None = None
     precision: Literal["mixed", "double"] = "mixed"
 
     @field_validator("init", mode="before")

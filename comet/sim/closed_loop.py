@@ -69,6 +69,7 @@ class ClosedLoop:
         policies: list[PolicySlot],
         info: SystemInfo,
         stop_when_done: bool,
+        record_cpi: bool = False,
     ) -> None:
         self.units = units
         self.dt = dt
@@ -136,6 +137,16 @@ class ClosedLoop:
             (view.buffer("job_of_core"), actuators.job_of_core),
         ]
         self._view_ips = view.buffer("ips")
+        #: CPI-stack components recorded in cpi.csv (none: not recorded)
+        self.cpi_components = list(perf.counters.cpi) if record_cpi else []
+        self._cpi_row = np.zeros(len(self.cpi_components) * nc)
+
+    @property
+    def cpi_columns(self) -> list[str] | None:
+        """Columns of ``cpi.csv`` (``<core>.<component>``), or None when not recorded."""
+        if not self.cpi_components:
+            return None
+        return [f"{c}.{k}" for c in self.units.core_names for k in self.cpi_components]
 
     # -- the policy view -----------------------------------------------------------------
 
@@ -225,7 +236,15 @@ class ClosedLoop:
             "power": self.assembly.P_all[self._trace_idx],
             "frequency": self.act.freq / 1e9,
             "bank_mode": self.dram.bank_mode if self.units.n_banks else None,
+            "cpi": self._cpi() if self.cpi_components else None,
         }
+
+    def _cpi(self) -> np.ndarray:
+        row = self._cpi_row.reshape(self.units.n_cores, len(self.cpi_components))
+        cpi = self.perf.counters.cpi
+        for j, k in enumerate(self.cpi_components):
+            row[:, j] = cpi[k]
+        return self._cpi_row
 
     def account(self, k: int, t0: float) -> None:
         a = self.assembly

@@ -304,6 +304,9 @@ class Simulation:
             policies=self.policies,
             info=self.info,
             stop_when_done=cfg.sim.stop_when_done,
+            record_cpi=(
+                cfg.perf.model != "interval" if cfg.sim.record_cpi is None else cfg.sim.record_cpi
+            ),
         )
         self.view = self.closed.view
         self.control = self.closed.control
@@ -757,6 +760,7 @@ class Simulation:
                 power=u.trace_names,
                 frequency=u.core_names,
                 bank_mode=u.bank_names if self.n_banks else None,
+                cpi=self.closed.cpi_columns,
             )
             n_left = self.n_epochs
             if self._resume_dir is not None:

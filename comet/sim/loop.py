@@ -48,6 +48,7 @@ class Recorder(Protocol):
         power: Sequence[str] | None = None,
         frequency: Sequence[str] | None = None,
         bank_mode: Sequence[str] | None = None,
+        cpi: Sequence[str] | None = None,
     ) -> None: ...
 
     def append(
@@ -57,6 +58,7 @@ class Recorder(Protocol):
         power: Any = None,
         frequency: Any = None,
         bank_mode: Any = None,
+        cpi: Any = None,
     ) -> None: ...
 
     def event(

@@ -27,7 +27,6 @@ from comet.sim.loop import Recorder, Recorders, grid_snapshot
 from comet.sim.results import (
     DEFAULT_THRESHOLDS_DEGC,
     EVENT_COLUMNS,
-    TRACES,
     RunLayer,
     TraceStats,
     layers_from_stack,
@@ -50,7 +49,7 @@ __all__ = [
 ]
 
 KELVIN = 273.15
-_CHANNELS = ("temperature", "power", "frequency", "bank_mode")
+_CHANNELS = ("temperature", "power", "frequency", "bank_mode", "cpi")
 
 
 def write_run_static(writer: RunWriter, config: Mapping[str, Any], stacks: Sequence[Stack]) -> None:
@@ -120,8 +119,11 @@ class MemoryRecorder:
         power: Sequence[str] | None = None,
         frequency: Sequence[str] | None = None,
         bank_mode: Sequence[str] | None = None,
+        cpi: Sequence[str] | None = None,
     ) -> None:
-        for key, units in zip(_CHANNELS, (temperature, power, frequency, bank_mode), strict=True):
+        for key, units in zip(
+            _CHANNELS, (temperature, power, frequency, bank_mode, cpi), strict=True
+        ):
             if units is not None:
                 self.columns[key] = list(units)
                 self.rows[key] = []
@@ -133,8 +135,11 @@ class MemoryRecorder:
         power: Any = None,
         frequency: Any = None,
         bank_mode: Any = None,
+        cpi: Any = None,
     ) -> None:
-        for key, values in zip(_CHANNELS, (temperature, power, frequency, bank_mode), strict=True):
+        for key, values in zip(
+            _CHANNELS, (temperature, power, frequency, bank_mode, cpi), strict=True
+        ):
             if key in self.rows:
                 self.rows[key].append(np.array(values, dtype=float))
         self.times.append(float(time_s))
@@ -202,8 +207,7 @@ class MemoryRun:
     def _frame(self, key: str) -> pd.DataFrame:
         import pandas as pd
 
-        suffix = TRACES[key][1]
-        cols = [f"{u}{suffix}" for u in self._rec.columns.get(key, [])]
+        cols = list(self._rec.columns.get(key, []))  # unit names, as Run's traces
         index = pd.Index(self._rec.times, name="time_s")
         return pd.DataFrame(self._rec._array(key), index=index, columns=cols)
 
@@ -222,6 +226,10 @@ class MemoryRun:
     @property
     def bank_mode(self) -> pd.DataFrame:
         return self._frame("bank_mode")
+
+    @property
+    def cpi(self) -> pd.DataFrame:
+        return self._frame("cpi")
 
     @property
     def events(self) -> pd.DataFrame:

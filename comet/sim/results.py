@@ -53,6 +53,8 @@ TRACES: dict[str, tuple[str, str]] = {
     "power": ("power.csv", "_W"),
     "frequency": ("frequency.csv", "_GHz"),
     "bank_mode": ("bank_mode.csv", "_mode"),
+    # the CPI stack as time per component (s), columns <core>.<component>_s
+    "cpi": ("cpi.csv", "_s"),
 }
 EVENT_COLUMNS = ("time_s", "kind", "target", "value", "detail")
 #: thresholds (deg C) of ``time_above_s`` when the producer gives none.
@@ -686,6 +688,7 @@ class RunWriter:
         power: Sequence[str] | None = None,
         frequency: Sequence[str] | None = None,
         bank_mode: Sequence[str] | None = None,
+        cpi: Sequence[str] | None = None,
     ) -> None:
         """Declare the columns (unit names) of each trace and write the CSV headers."""
         if self._traces:
@@ -695,6 +698,7 @@ class RunWriter:
             ("power", power),
             ("frequency", frequency),
             ("bank_mode", bank_mode),
+            ("cpi", cpi),
         ):
             if units is None:
                 continue
@@ -723,9 +727,10 @@ class RunWriter:
         power: Any = None,
         frequency: Any = None,
         bank_mode: Any = None,
+        cpi: Any = None,
     ) -> None:
         """Add one epoch ending at ``time_s`` (s): temperatures (deg C), power (W),
-        frequencies (GHz), bank modes (0/1). Times must increase."""
+        frequencies (GHz), bank modes (0/1), CPI-stack times (s). Times must increase."""
         if self.closed:
             raise RuntimeError("RunWriter is closed")
         if not self._traces:
@@ -743,6 +748,7 @@ class RunWriter:
             ("power", power),
             ("frequency", frequency),
             ("bank_mode", bank_mode),
+            ("cpi", cpi),
         ):
             trace = self._traces.get(key)
             if trace is None:
@@ -1173,6 +1179,12 @@ class Run:
     @cached_property
     def bank_mode(self) -> pd.DataFrame:
         return self._trace("bank_mode")
+
+    @cached_property
+    def cpi(self) -> pd.DataFrame:
+        """The CPI stack as time (s) per ``<core>.<component>`` and epoch (``cpi.csv``, written
+        when the performance model is not the built-in one or ``sim.record_cpi`` is on)."""
+        return self._trace("cpi")
 
     @cached_property
     def events(self) -> pd.DataFrame:

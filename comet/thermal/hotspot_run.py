@@ -456,6 +456,7 @@ class _TtraceRecorder:
         power: Sequence[str] | None = None,
         frequency: Sequence[str] | None = None,
         bank_mode: Sequence[str] | None = None,
+        cpi: Sequence[str] | None = None,
     ) -> None:
         pass
 
@@ -466,6 +467,7 @@ class _TtraceRecorder:
         power: Any = None,
         frequency: Any = None,
         bank_mode: Any = None,
+        cpi: Any = None,
     ) -> None:
         k = self.k
         temps = self.transient[k]
