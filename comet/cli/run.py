@@ -181,6 +181,13 @@ def _absolute_policy(spec: str) -> str:
     help="Continue the interrupted run RUN exactly (its config, traces and saved state) "
     "into a new run directory (default RUN-resumed); give no CONFIG.",
 )
+@click.option(
+    "--hotspot",
+    "hotspot_binary",
+    type=click.Path(dir_okay=False),
+    help="Use a HotSpot binary as the thermal back end (else [thermal] backend; a bare "
+    "[thermal] backend = 'hotspot' finds it from $COMET_HOTSPOT or PATH).",
+)
 @click.option("--overwrite", is_flag=True, help="Replace an existing run directory.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 @handle_errors
@@ -191,6 +198,7 @@ def run(
     policies: tuple[str, ...],
     init_from: str | None,
     resume_dir: str | None,
+    hotspot_binary: str | None,
     overwrite: bool,
     quiet: bool,
 ) -> None:
@@ -225,6 +233,9 @@ def run(
         if init_from is not None:
             target = Path(init_from).resolve()
             overrides = (*overrides, f'sim.init={{run = "{target.as_posix()}"}}')
+        if hotspot_binary is not None:
+            exe = Path(hotspot_binary).expanduser().resolve().as_posix()
+            overrides = (*overrides, "thermal.backend=hotspot", f'thermal.hotspot="{exe}"')
         cfg = load_config(config, overrides)
     for spec in policies:
         cfg.policies.plugins.append(PolicySpec(name=_absolute_policy(spec)))
@@ -351,6 +362,19 @@ def _param(text: str) -> tuple[str, Any]:
     type=float,
     help="W per logic core LC_i when the trace has no column for it (CoMeT's combined trace).",
 )
+@click.option(
+    "--backend",
+    type=click.Choice(["builtin", "hotspot"]),
+    default="builtin",
+    show_default=True,
+    help="Thermal back end: comet's solver or a HotSpot binary run per row.",
+)
+@click.option(
+    "--hotspot",
+    "hotspot_binary",
+    type=click.Path(dir_okay=False),
+    help="The HotSpot binary of --backend hotspot (default: $COMET_HOTSPOT, then PATH).",
+)
 @click.option("--overwrite", is_flag=True, help="Replace an existing run directory.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 @handle_errors
@@ -367,6 +391,8 @@ def replay(
     interval: str | None,
     init: str,
     logic_power: float,
+    backend: str,
+    hotspot_binary: str | None,
     overwrite: bool,
     quiet: bool,
 ) -> None:
@@ -430,6 +456,8 @@ def replay(
             )
     if not (math.isfinite(logic_power) and 0.0 <= logic_power <= 1e6):
         raise InputError(f"--logic-power {logic_power:g}: give watts between 0 and 1e6")
+    if hotspot_binary is not None and backend != "hotspot":
+        raise InputError("--hotspot needs --backend hotspot", path="command line")
     path = Path(out_dir) if out_dir else Path("runs") / Path(trace).stem
     progress = _Progress(quiet, Path(trace).name)
     stop = SimpleNamespace(stop_requested=False)
@@ -450,6 +478,8 @@ def replay(
                 overwrite=overwrite,
                 progress=progress,
                 stop=stop,
+                backend=backend,
+                backend_params={"binary": hotspot_binary} if backend == "hotspot" else None,
             )
     except KeyboardInterrupt:
         progress.close()
