@@ -25,6 +25,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "video": ("comet.cli.viz", "video", "Heatmap animation of a run (GIF or MP4)."),
     "view": ("comet.cli.view", "view", "Interactive PyQt6 viewer of a run."),
     "sweep": ("comet.cli.sweep", "sweep", "Run a batch of simulations in parallel."),
+    "report": ("comet.cli.report", "report", "Tables and plots of a sweep's runs."),
 }
 
 
