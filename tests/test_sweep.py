@@ -235,23 +235,26 @@ def test_sigkill_of_the_whole_sweep_then_resume(tmp_path: Path) -> None:
     p = _sweep_file(tmp_path, '[matrix]\n"seed" = [1, 2, 3, 4, 5, 6]\n', duration="400ms")
     plan = load_sweep(p)
     out = tmp_path / "out"
-    proc = subprocess.Popen(
-        _cli("sweep", str(p), "-o", str(out), "--jobs", "2", "-q"),
-        env=_env(),
-        start_new_session=True,  # its own process group, workers included
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        end = time.monotonic() + 120
-        while time.monotonic() < end and len(_done(out)) < 2:
-            assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
-            time.sleep(0.05)
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(10)
-    finally:
-        if proc.poll() is None:
+    log = tmp_path / "first.log"
+    with open(log, "wb") as fh:
+        proc = subprocess.Popen(
+            _cli("sweep", str(p), "-o", str(out), "--jobs", "2", "-q"),
+            env=_env(),
+            start_new_session=True,  # its own process group, workers included
+            stdout=fh,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            end = time.monotonic() + 120
+            while time.monotonic() < end and len(_done(out)) < 2:
+                assert proc.poll() is None, log.read_text()
+                time.sleep(0.05)
             os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(10)
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(10)
     done_before = _done(out)
     assert 2 <= len(done_before) < len(plan)
     before = {rid: _mtimes(out)[rid] for rid in done_before}
@@ -274,9 +277,11 @@ def test_sigkill_of_the_whole_sweep_then_resume(tmp_path: Path) -> None:
 
 
 def _done(out: Path) -> set[str]:
-    return {rid for rid, s in _summaries(out).items() if s["status"] == "complete"} if (
-        out / "runs"
-    ).exists() else set()
+    return (
+        {rid for rid, s in _summaries(out).items() if s["status"] == "complete"}
+        if (out / "runs").exists()
+        else set()
+    )
 
 
 @pytest.mark.slow
@@ -368,9 +373,19 @@ def test_dry_run_and_report(tmp_path: Path) -> None:
     assert "0 to run, 6 to skip" in r.output
     df = load(out)
     assert len(df) == 6 and (df["status"] == "complete").all()
-    for col in ("policies.dvfs", "repeat", "seed", "peak_core_degC", "mean_dram_degC",
-                "time_above_80C_s", "energy_J", "instructions", "mean_response_s",
-                "dtm_count", "migrations"):
+    for col in (
+        "policies.dvfs",
+        "repeat",
+        "seed",
+        "peak_core_degC",
+        "mean_dram_degC",
+        "time_above_80C_s",
+        "energy_J",
+        "instructions",
+        "mean_response_s",
+        "dtm_count",
+        "migrations",
+    ):
         assert col in df.columns, col
     s = Run(out / "runs" / plan.runs[0].id).summary
     peak = max(v for k, v in s["peak_degC"].items() if k.startswith("C_"))

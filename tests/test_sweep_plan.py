@@ -44,7 +44,11 @@ duration = "5ms"
     assert len(plan) == 3 * 2 * 2
     assert plan.varied == ["policies.dvfs", "cores.f_max", "cores.f_init"]
     first = plan.runs[0]
-    assert first.params == {"policies.dvfs": "ondemand", "cores.f_max": "4GHz", "cores.f_init": "4GHz"}
+    assert first.params == {
+        "policies.dvfs": "ondemand",
+        "cores.f_max": "4GHz",
+        "cores.f_init": "4GHz",
+    }
     assert [r.repeat for r in plan.runs[:4]] == [0, 1, 0, 1]
     assert plan.runs[2].params["cores.f_max"] == "3GHz"
     cfg = plan.runs[2].run_config()
@@ -59,7 +63,9 @@ duration = "5ms"
 
 def test_ids_are_stable_and_depend_only_on_the_resolved_config(tmp_path: Path) -> None:
     _base(tmp_path)
-    a = load_sweep(_write(tmp_path, 'base = "base.toml"\n[matrix]\n"sim.duration" = ["5ms", "8ms"]\n'))
+    a = load_sweep(
+        _write(tmp_path, 'base = "base.toml"\n[matrix]\n"sim.duration" = ["5ms", "8ms"]\n')
+    )
     # the same configs written differently: units, nested matrix table, inline base keys
     b = load_sweep(
         _write(
@@ -70,7 +76,9 @@ def test_ids_are_stable_and_depend_only_on_the_resolved_config(tmp_path: Path) -
     )
     assert {r.id for r in a.runs} == {r.id for r in b.runs}
     assert a.runs[0].id == run_id(a.runs[0].run_config().to_dict())
-    c = load_sweep(_write(tmp_path, 'base = "base.toml"\n[matrix]\n"sim.duration" = ["6ms"]\n', "c.toml"))
+    c = load_sweep(
+        _write(tmp_path, 'base = "base.toml"\n[matrix]\n"sim.duration" = ["6ms"]\n', "c.toml")
+    )
     assert c.runs[0].id not in {r.id for r in a.runs}
 
 
@@ -103,11 +111,11 @@ def test_set_dotted() -> None:
         ('[matrix]\n"sim.duration" = "5ms"', r"matrix\.sim\.duration: must be a list"),
         ('[matrix]\n"sim.duration" = []', r"matrix\.sim\.duration: the list of values is empty"),
         ('[zip]\n"sim.duration" = ["5ms", "6ms"]\n"seed" = [1]', r"zip\.seed: has 1 values"),
-        ('repeat = 0', r"repeat: must be a whole number"),
+        ("repeat = 0", r"repeat: must be a whole number"),
         ('[matrix]\n"sim.duration" = ["5ms", 0.005]', r"same resolved config"),
         ('[matrix]\nname = ["a", "b"]', r"matrix\.name: runs are named by their ids"),
         ('[sim]\nduraton = "5ms"', r"sim\.duraton: unknown key .*in the base run config"),
-        ('[matrix\n', r"sweep\.toml:2: not valid TOML"),
+        ("[matrix\n", r"sweep\.toml:2: not valid TOML"),
     ],
 )
 def test_errors_name_the_file_and_key(tmp_path: Path, body: str, pattern: str) -> None:

@@ -57,6 +57,8 @@ METRICS: dict[str, str] = {
     "makespan_s": "first arrival to last completion (all jobs done)",
     "mean_response_s": "mean response time of the completed jobs",
     "jobs_completed": "jobs completed",
+    "core_time_above_<thr>C_s": "time the hottest core spends above each threshold",
+    "time_above_<thr>C_s": "time the hottest unit (banks too) spends above each threshold",
     "dtm_count": "DTM engagements (dtm events that switch it on)",
     "migrations": "thread migrations",
     "duration_s": "simulated time",
@@ -143,6 +145,22 @@ def run_metrics(summary: Mapping[str, Any], events: pd.DataFrame | None = None) 
     return out
 
 
+def core_time_above(temperature: pd.DataFrame, thresholds: Sequence[float]) -> dict[str, float]:
+    """``core_time_above_<thr>C_s``: time (s) the hottest core (C_*) spends above each
+    threshold (deg C); each trace row covers the epoch that ends at its time (the first from
+    t = 0). The summary's ``time_above_s`` counts the hottest unit of any kind (banks too)."""
+    cores = [c for c in temperature.columns if _is_core(str(c))]
+    out: dict[str, float] = {}
+    if not cores or temperature.empty:
+        return out
+    t = temperature.index.to_numpy(dtype=float)
+    dt = np.diff(np.concatenate(([0.0], t)))
+    hottest = temperature[cores].to_numpy(dtype=float).max(axis=1)
+    for thr in thresholds:
+        out[f"core_time_above_{thr:g}C_s"] = float(dt[hottest > thr].sum())
+    return out
+
+
 def _read_json(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -163,15 +181,16 @@ def _run_row(path: Path, events: bool) -> dict[str, Any]:
             if status == "unknown":
                 status = "incomplete"  # killed, or never closed
             ev = run.events.reset_index() if events else None
+            extra = core_time_above(run.temperature, run.thresholds_degC)
         except (InputError, ValueError, KeyError) as err:
             return {"status": "unreadable", "error": str(err)}
     elif (path / "summary.json").exists():
         summary = _read_json(path / "summary.json")
         status = str(summary.get("status", "unknown"))
-        ev = None
+        ev, extra = None, {}
     else:
         return {"status": "pending"}
-    row = {"status": status, **run_metrics(summary, ev)}
+    row = {"status": status, **run_metrics(summary, ev), **extra}
     error = summary.get("error")
     row["error"] = str(error).splitlines()[0] if error else None
     return row
@@ -188,6 +207,20 @@ def _cell(value: Any) -> Any:
             return value["name"]
         return json.dumps(value, separators=(",", ":"), sort_keys=True)
     return value
+
+
+def _cells(values: Sequence[Any]) -> Any:
+    """The cell maker of one varied column: policy tables (``{name = "ondemand", ...}``) are
+    shown by their name when the names tell the values apart, else as compact JSON."""
+    distinct = {json.dumps(v, sort_keys=True, default=str): v for v in values}
+    names = {
+        key: (v["name"] if isinstance(v, dict) and "name" in v else v)
+        for key, v in distinct.items()
+    }
+    readable = all(isinstance(n, str | int | float | None) for n in names.values())
+    if readable and len(set(map(str, names.values()))) == len(names):
+        return lambda v: names[json.dumps(v, sort_keys=True, default=str)]
+    return _cell
 
 
 def load(path: str | os.PathLike[str], *, events: bool = True) -> pd.DataFrame:
@@ -238,12 +271,13 @@ def load(path: str | os.PathLike[str], *, events: bool = True) -> pd.DataFrame:
         raise InputError(
             "no runs in this directory", path=root, hint="give the directory comet sweep wrote"
         )
+    cells = {k: _cells([(e.get("params") or {}).get(k) for e in entries]) for k in varied}
     rows = []
     for e in entries:
         row: dict[str, Any] = {"id": e.get("id")}
         params = e.get("params") or {}
         for k in varied:
-            row[k] = _cell(params.get(k))
+            row[k] = cells[k](params.get(k))
         row["repeat"] = e.get("repeat")
         row["seed"] = e.get("seed")
         info = _run_row(root / e["dir"], events)
@@ -252,11 +286,11 @@ def load(path: str | os.PathLike[str], *, events: bool = True) -> pd.DataFrame:
         row["path"] = str(root / e["dir"])
         rows.append(row)
     df = pd.DataFrame(rows)
-    metrics = [c for c in df.columns if c in METRICS or c.startswith("time_above_")]
+    metrics = [c for c in df.columns if c in METRICS or _is_time_above(c)]
     front = ["id", "status", *varied, "repeat", "seed"]
     thresholds = sorted(
-        (c for c in metrics if c.startswith("time_above_")),
-        key=lambda c: float(c[len("time_above_") : -len("C_s")]),
+        (c for c in metrics if _is_time_above(c)),
+        key=lambda c: (c.startswith("core_"), float(c.split("above_")[1][: -len("C_s")])),
     )
     ordered = [c for c in METRICS if c in df.columns]
     ordered[4:4] = thresholds
@@ -269,9 +303,16 @@ def load(path: str | os.PathLike[str], *, events: bool = True) -> pd.DataFrame:
     return df
 
 
+def _is_time_above(column: str) -> bool:
+    return column.startswith(("time_above_", "core_time_above_")) and column.endswith("C_s")
+
+
 def default_metrics(df: pd.DataFrame) -> list[str]:
     """The metrics of the printed comparison that the table has values for."""
-    names = list(DEFAULT_METRICS[:3]) + [c for c in df.columns if c.startswith("time_above_")]
+    above = [c for c in df.columns if _is_time_above(c)]
+    if any(c.startswith("core_") for c in above):  # the hottest core's, not any unit's
+        above = [c for c in above if c.startswith("core_")]
+    names = list(DEFAULT_METRICS[:3]) + above
     names += list(DEFAULT_METRICS[3:])
     return [m for m in names if m in df.columns and df[m].notna().any()]
 
@@ -304,7 +345,7 @@ def compare(
     metrics = list(metrics) if metrics else default_metrics(df)
     for m in metrics:
         if m not in df.columns:
-            known = [c for c in df.columns if c in METRICS or c.startswith("time_above_")]
+            known = [c for c in df.columns if c in METRICS or _is_time_above(c)]
             raise InputError(f"--metric {m}: not a metric", hint="metrics: " + ", ".join(known))
     sub = df[df["status"].isin(list(statuses))]
     rows: dict[Any, dict[tuple[str, str], float]] = {}
@@ -359,9 +400,11 @@ def format_comparison(table: pd.DataFrame) -> pd.DataFrame:
     for m in metrics:
         mean = table[(m, "mean")]
         half = (table[(m, "ci_high")] - table[(m, "ci_low")]) / 2
+        n = table[(m, "n")]
         out[m] = [
-            _fmt(a) if not math.isfinite(h) else f"{_fmt(a)} ± {_fmt(h)}"
-            for a, h in zip(mean, half, strict=True)
+            (_fmt(a) if not math.isfinite(h) else f"{_fmt(a)} ± {_fmt(h)}")
+            + (f" (n={k:.0f})" if k < r else "")
+            for a, h, k, r in zip(mean, half, n, out["runs"], strict=True)
         ]
     return out
 

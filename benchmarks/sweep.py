@@ -1,0 +1,198 @@
+"""Speed of sweeps (issue 9): ``comet sweep`` with --jobs 1 vs --jobs 2, and the per-run
+overhead of the Dask path and of the local pool against a plain in-process run.
+
+1. Parallel speed-up: a 16-run sweep (``3d``, 2x2 cores, 4x4x8 banks, 16x16 grid, an open
+   Poisson workload, 16 seeds), run end to end by the real command (``comet sweep ... --jobs
+   N`` in a subprocess, so worker start-up is included) into a fresh directory, ``--repeat``
+   times per N; the median wall times and their ratio. Target: >= 1.7x on 2 cores.
+2. Per-run overhead: the same kind of run made short (``--short``, 100 ms simulated), timed
+   (a) in-process with ``Simulation(cfg).run()`` after a warm-up run, (b) through
+   ``run_sweep`` on a Dask ``LocalCluster`` of one single-threaded worker process (the cluster
+   started and warmed up beforehand, its start-up reported on its own), (c) through the local
+   pool with one worker (its spawn included). Overhead per run = (sweep wall / runs) - plain.
+
+    python benchmarks/sweep.py [--runs 16] [--duration 1s] [--repeat 3]
+                               [--save benchmarks/results/sweep.md]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from machine import machine  # benchmarks/machine.py (run these files as scripts)
+
+from comet.sim.results import dumps_toml
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def base_config(duration: str, grid: str = "16x16") -> dict[str, Any]:
+    return {
+        "name": "bench-sweep",
+        "seed": 1,
+        "sim": {"duration": duration, "epoch": "1ms", "flush_every": 100},
+        "architecture": {"kind": "3d", "cores": "2x2", "banks": "4x4x8", "grid": grid},
+        "workload": {
+            "arrival": "poisson",
+            "interval": "30ms",
+            "count": 12,
+            "mix": ["compute", "mixed", "memory"],
+            "mix_order": "random",
+            "instructions": 4e8,
+        },
+        "policies": {"mapping": "coolest-first", "dvfs": "ondemand", "dram": "lowpower"},
+    }
+
+
+def sweep_file(directory: Path, runs: int, duration: str) -> Path:
+    p = directory / "bench-sweep.toml"
+    text = dumps_toml(base_config(duration))
+    seeds = ", ".join(str(s) for s in range(1, runs + 1))
+    p.write_text(text + f"\n[matrix]\nseed = [{seeds}]\n")
+    return p
+
+
+def time_cli(sweep: Path, out: Path, jobs: int) -> float:
+    cmd = [
+        sys.executable,
+        "-c",
+        "from comet.cli import main; main()",
+        "sweep",
+        str(sweep),
+        "-o",
+        str(out),
+        "--jobs",
+        str(jobs),
+        "-q",
+    ]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    t0 = time.perf_counter()
+    subprocess.run(cmd, check=True, env=env, capture_output=True)
+    return time.perf_counter() - t0
+
+
+def speedup(runs: int, duration: str, repeat: int) -> dict[str, Any]:
+    walls: dict[int, list[float]] = {1: [], 2: []}
+    with tempfile.TemporaryDirectory(prefix="comet-bench-sweep-") as tmp:
+        sweep = sweep_file(Path(tmp), runs, duration)
+        for i in range(repeat):
+            for jobs in (1, 2):
+                w = time_cli(sweep, Path(tmp) / f"j{jobs}-{i}", jobs)
+                walls[jobs].append(w)
+                print(f"  --jobs {jobs} #{i + 1}: {w:.1f} s", flush=True)
+    m1, m2 = statistics.median(walls[1]), statistics.median(walls[2])
+    return {"walls": walls, "median1": m1, "median2": m2, "speedup": m1 / m2}
+
+
+def overhead(runs: int, duration: str) -> dict[str, float]:
+    from distributed import Client, LocalCluster
+
+    from comet.config import config_from_dict
+    from comet.sim.engine import Simulation
+    from comet.sweep.plan import plan_from_dict
+    from comet.sweep.runner import run_sweep
+
+    cfg = base_config(duration)
+    plan = plan_from_dict({**cfg, "matrix": {"seed": list(range(1, runs + 1))}})
+    out: dict[str, float] = {}
+    with tempfile.TemporaryDirectory(prefix="comet-bench-overhead-") as tmp:
+        d = Path(tmp)
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(1):  # as in the sweep workers
+            Simulation(config_from_dict(cfg)).run(d / "warm")
+            t0 = time.perf_counter()
+            for r in plan.runs:
+                Simulation(r.run_config()).run(d / "plain" / r.id)
+            out["plain"] = (time.perf_counter() - t0) / runs
+        t0 = time.perf_counter()
+        cluster = LocalCluster(
+            n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None
+        )
+        client = Client(cluster)
+        out["dask_start"] = time.perf_counter() - t0
+        try:
+            warm = plan_from_dict({**cfg, "seed": 999})
+            run_sweep(warm, d / "dask-warm", scheduler=client, quiet=True)  # imports, JIT cache
+            t0 = time.perf_counter()
+            run_sweep(plan, d / "dask", scheduler=client, quiet=True)
+            out["dask"] = (time.perf_counter() - t0) / runs
+        finally:
+            client.close()
+            cluster.close()
+        t0 = time.perf_counter()
+        run_sweep(plan, d / "local", jobs=1, quiet=True)
+        out["local"] = (time.perf_counter() - t0) / runs
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--runs", type=int, default=16)
+    ap.add_argument("--duration", default="1s")
+    ap.add_argument("--short", default="100ms", help="simulated time of the overhead runs")
+    ap.add_argument("--overhead-runs", type=int, default=8)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--save", type=Path, default=None)
+    args = ap.parse_args()
+    head = machine()
+    print(head)
+    print(f"load average before: {os.getloadavg()[0]:.2f}")
+    print(f"speed-up: {args.runs} runs of {args.duration}, {args.repeat} repeats", flush=True)
+    sp = speedup(args.runs, args.duration, args.repeat)
+    print(f"overhead: {args.overhead_runs} runs of {args.short}", flush=True)
+    ov = overhead(args.overhead_runs, args.short)
+    load_after = os.getloadavg()[0]
+    lines = [
+        "# comet sweep: parallel speed-up and per-run overhead (issue 9)",
+        "",
+        f"Machine: {head}. Load average after: {load_after:.2f} (the machine is shared with",
+        "other agents' jobs; wall times are noisy, medians of the repeats).",
+        "",
+        f"Command: `python benchmarks/sweep.py --runs {args.runs} --duration {args.duration} "
+        f"--repeat {args.repeat}`",
+        "",
+        f"## {args.runs}-run sweep, end to end (`comet sweep ... --jobs N`, worker start-up "
+        "included)",
+        "",
+        "Each run: 3d, 2x2 cores, 4x4x8 banks, 16x16 grid, Poisson arrivals (12 jobs), "
+        f"ondemand + lowpower, {args.duration} simulated; the 16 runs differ by seed.",
+        "",
+        "| --jobs | wall times (s) | median (s) |",
+        "|---|---|---|",
+    ]
+    for jobs in (1, 2):
+        walls = ", ".join(f"{w:.1f}" for w in sp["walls"][jobs])
+        lines.append(f"| {jobs} | {walls} | {sp[f'median{jobs}']:.1f} |")
+    lines += [
+        "",
+        f"Speed-up --jobs 2 vs --jobs 1: **{sp['speedup']:.2f}x** (target >= 1.7x).",
+        "",
+        f"## Per-run overhead ({args.overhead_runs} runs of {args.short} simulated)",
+        "",
+        "| path | s per run | overhead per run (s) |",
+        "|---|---|---|",
+        f"| plain `Simulation(cfg).run()` in-process (warm) | {ov['plain']:.3f} | - |",
+        f"| Dask LocalCluster, 1 worker process (warm) | {ov['dask']:.3f} | "
+        f"{ov['dask'] - ov['plain']:+.3f} |",
+        f"| local pool, --jobs 1 (spawn + imports included) | {ov['local']:.3f} | "
+        f"{ov['local'] - ov['plain']:+.3f} |",
+        "",
+        f"Dask LocalCluster start-up (1 worker process): {ov['dask_start']:.2f} s, once per sweep.",
+    ]
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if args.save:
+        args.save.write_text(text)
+
+
+if __name__ == "__main__":
+    main()
