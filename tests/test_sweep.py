@@ -194,16 +194,22 @@ def test_dask_lost_worker_is_rescheduled(tmp_path: Path) -> None:
     ):
         import threading
 
-        def kill_one() -> None:  # kill the process running the first run to start
+        killed: list[int] = []
+
+        def kill_one() -> None:  # kill the worker process running the first run to start
             pid = _wait_running_pid(out, timeout=120)
-            if pid is not None:
+            if pid is not None and pid != os.getpid():
                 os.kill(pid, signal.SIGKILL)
+                killed.append(pid)
 
         t = threading.Thread(target=kill_one)
         t.start()
         res = run_sweep(plan, out, scheduler=client, quiet=True)
         t.join()
+    assert killed, "no run was seen running"
     assert res.count("complete") == 4, res.errors
+    for s in _summaries(out).values():  # the killed run was rescheduled and ran whole
+        assert s["status"] == "complete" and s["epochs"] == 1500
 
 
 def _wait_running_pid(out: Path, timeout: float) -> int | None:
