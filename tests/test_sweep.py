@@ -438,6 +438,11 @@ def test_report_on_a_partial_sweep(tmp_path: Path) -> None:
     # resuming finishes exactly the two
     assert run_sweep(plan, out, jobs=1, quiet=True).ran == 2
     assert (load(out)["status"] == "complete").all()
+    # any directory of run directories: the parameters come from the stamped summaries
+    loose = tmp_path / "loose"
+    shutil.copytree(out / "runs", loose)
+    df = load(loose)
+    assert sorted(df["seed"]) == [1, 2, 3] and (df["status"] == "complete").all()
 
 
 def test_refuses_a_directory_that_is_not_a_sweep(tmp_path: Path) -> None:

@@ -389,9 +389,10 @@ def plan_from_dict(
                     checker.check(trial, base_dir, None)
                 except InputError as err:
                     msg = _strip_key(err.message, key)
+                    quiet = len(values) == 1 or _short(value) in msg or "unknown key" in msg
                     raise InputError(
                         f"{section}.{key}: {msg}"
-                        + ("" if len(values) == 1 else f" (value {_short(value)!r})"),
+                        + ("" if quiet else f" (value {_short(value)!r})"),
                         path=spath,
                         hint=err.hint,
                     ) from None
