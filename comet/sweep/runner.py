@@ -573,6 +573,9 @@ def run_sweep(
     _check_out_dir(out)
     (out / RUNS_DIR).mkdir(parents=True, exist_ok=True)
     with _locked(out):
+        for stale in out.glob(".stop-*"):  # left by a sweep killed while stopping
+            with contextlib.suppress(OSError):
+                stale.unlink()
         states = sweep_states(plan, out)
         for r in plan.runs:  # a summary written before it was stamped (killed in between)
             if states[r.id] == "complete":
