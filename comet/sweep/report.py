@@ -287,7 +287,7 @@ def load(path: str | os.PathLike[str], *, events: bool = True) -> pd.DataFrame:
         rows.append(row)
     df = pd.DataFrame(rows)
     metrics = [c for c in df.columns if c in METRICS or _is_time_above(c)]
-    front = ["id", "status", *varied, "repeat", "seed"]
+    front = list(dict.fromkeys(["id", "status", *varied, "repeat", "seed"]))
     thresholds = sorted(
         (c for c in metrics if _is_time_above(c)),
         key=lambda c: (c.startswith("core_"), float(c.split("above_")[1][: -len("C_s")])),
