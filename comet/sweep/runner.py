@@ -203,8 +203,8 @@ def execute_run(task: dict[str, Any]) -> dict[str, Any]:
                 sim = Simulation(cfg)
                 sim.build()
                 _WorkerState.sim = sim
-                if _WorkerState.stop:
-                    sim.stop_requested = True
+                if _WorkerState.stop or (stop_file and os.path.exists(stop_file)):
+                    return out | {"status": "skipped", "wall_s": time.perf_counter() - t0}
                 if stop_file:
                     threading.Thread(
                         target=_watch_stop_file, args=(stop_file, sim, done), daemon=True
