@@ -456,3 +456,63 @@ def test_refuses_a_directory_that_is_not_a_sweep(tmp_path: Path) -> None:
     assert r.exit_code == 2 and "not a sweep directory" in r.output
     r = CliRunner().invoke(main, ["sweep", str(tmp_path / "nope.toml")])
     assert r.exit_code == 2 and "sweep file not found" in r.output
+
+
+@pytest.mark.slow
+def test_cli_on_a_dask_scheduler_and_workers_started_like_the_readme(tmp_path: Path) -> None:
+    pytest.importorskip("distributed")
+    p = _sweep_file(tmp_path, '[matrix]\n"seed" = [1, 2, 3]\n')
+    info = tmp_path / "scheduler.json"
+    dask = [sys.executable, "-m", "distributed.cli.dask_scheduler"]
+    common = {"env": _env(), "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    sched = subprocess.Popen(
+        [*dask, "--scheduler-file", str(info), "--port", "0", "--dashboard-address", ":0"],
+        start_new_session=True,
+        **common,
+    )
+    worker = None
+    try:
+        end = time.monotonic() + 60
+        while not info.exists() and time.monotonic() < end:
+            time.sleep(0.1)
+        address = json.loads(info.read_text())["address"]
+        worker = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "distributed.cli.dask_worker",
+                address,
+                "--nworkers",
+                "2",
+                "--nthreads",
+                "1",
+                "--no-dashboard",
+            ],
+            start_new_session=True,
+            **common,
+        )
+        out = tmp_path / "out"
+        r = subprocess.run(
+            _cli("sweep", str(p), "-o", str(out), "--scheduler", address, "-q"),
+            env=_env(),
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert "3/3 complete" in r.stdout
+        states = {s["status"] for s in _summaries(out).values()}
+        assert states == {"complete"}
+    finally:
+        for proc in (worker, sched):
+            if proc is not None and proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+                try:
+                    proc.wait(20)
+                except subprocess.TimeoutExpired:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                    proc.wait(5)
+    r = CliRunner().invoke(
+        main, ["sweep", str(p), "-o", str(tmp_path / "x"), "--scheduler", "tcp://127.0.0.1:1", "-q"]
+    )
+    assert r.exit_code == 2 and "cannot reach a Dask scheduler" in r.output
