@@ -23,6 +23,10 @@ config is validated (:func:`comet.config.config_from_dict`, the architecture par
 policies and their parameters) before any run starts, with the same ``file: key: what (hint)``
 errors as run configs; a bad matrix key or value is reported as ``sweep.toml: matrix.<key>: ...``.
 
+Relative paths inside the run config (plugin files, ``workload.profile_files``) are resolved
+against the base file's directory (the sweep file's without ``base``), as ``comet run`` would
+resolve them against the run config's.
+
 A run's id is the first 12 hex digits of the SHA-256 of its resolved config (canonical JSON of
 :meth:`comet.config.RunConfig.to_dict` without ``name``): the same config always gets the same
 id, whatever the sweep file looked like, so a resumed or extended sweep finds its finished runs.
@@ -38,6 +42,7 @@ import copy
 import hashlib
 import itertools
 import json
+import re
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -111,6 +116,7 @@ class SweepPlan:
         repeat: repeats per configuration (None without ``repeat``).
         path: the sweep file (None for a dict).
         text: the sweep file's text ("" for a dict).
+        base: the raw base run config with the inline keys laid over it.
     """
 
     name: str
@@ -279,8 +285,6 @@ def load_sweep(path: str | Path) -> SweepPlan:
         msg = str(err).split(" (at line")[0]
         line = getattr(err, "lineno", None)
         if line is None:
-            import re
-
             m = re.search(r"\(at line (\d+), column \d+\)", str(err))
             line = int(m.group(1)) if m else None
         raise InputError(f"not valid TOML: {msg}", path=path, line=line) from None
