@@ -42,6 +42,7 @@ import concurrent.futures as cf
 import contextlib
 import fcntl
 import json
+import math
 import multiprocessing
 import os
 import shutil
@@ -368,6 +369,7 @@ class _Index:
         self.out = out
         self.plan = plan
         self.entries: dict[str, dict[str, Any]] = {}
+        self._last = -math.inf
         old = _read_index(out)
         old_entries = {e.get("id"): e for e in old.get("runs", []) if isinstance(e, dict)}
         for r in plan.runs:
@@ -384,11 +386,21 @@ class _Index:
                 "error": prev.get("error") if states[r.id] == "failed" else None,
             }
 
+    #: least time between two writes while runs finish (s); the last write is always made
+    MIN_INTERVAL = 0.5
+
     def set(self, rid: str, **values: Any) -> None:
         self.entries[rid].update(values)
 
-    def write(self) -> None:
+    def write(self, force: bool = True) -> None:
+        """Rewrite index.json (atomically); ``force=False`` skips it within MIN_INTERVAL of the
+        last write (a sweep of thousands of short runs would rewrite it for every run)."""
         from comet.sim.results import write_atomic
+
+        now = time.monotonic()
+        if not force and now - self._last < self.MIN_INTERVAL:
+            return
+        self._last = now
 
         data = {
             "format": INDEX_FORMAT,
@@ -526,7 +538,7 @@ class _Bar:
         if c["interrupted"]:
             text += f" interrupted={c['interrupted']}"
         if self.skipped_done:
-            text += f" (+{self.skipped_done} done before)"
+            text += f" (+{self.skipped_done} skipped)"
         self.bar.set_postfix_str(text, refresh=False)
 
     def update(self, state: str) -> None:
@@ -617,7 +629,7 @@ def run_sweep(
             if error and state == "failed":
                 result.errors[run.id] = error
             index.set(run.id, status=state, error=error if state == "failed" else None)
-            index.write()
+            index.write(force=False)
             bar.update(state)
 
         killed = False
