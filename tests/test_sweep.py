@@ -409,9 +409,14 @@ def test_dry_run_and_report(tmp_path: Path) -> None:
     assert row[("runs", "")] == 3
     # the CLI prints the table and the comparison and writes CSV and plots
     rep = tmp_path / "rep"
-    r = CliRunner().invoke(main, ["report", str(out), "--by", "policies.dvfs", "-o", str(rep)])
+    r = CliRunner().invoke(
+        main,
+        ["report", str(out), "--by", "policies.dvfs", "-o", str(rep)]
+        + ["--metric", "peak_core_degC", "--metric", "energy_J"],
+    )
     assert r.exit_code == 0, r.output
     assert "comparison" in r.output and "throttle" in r.output and "±" in r.output
+    assert sorted(p.name for p in rep.glob("*.png")) == ["energy_J.png", "peak_core_degC.png"]
     assert pd.read_csv(rep / "runs.csv").shape[0] == 6
     assert "energy_J_mean" in pd.read_csv(rep / "comparison.csv").columns
     assert (rep / "peak_core_degC.png").stat().st_size > 1000
