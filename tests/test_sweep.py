@@ -521,3 +521,42 @@ def test_cli_on_a_dask_scheduler_and_workers_started_like_the_readme(tmp_path: P
         main, ["sweep", str(p), "-o", str(tmp_path / "x"), "--scheduler", "tcp://127.0.0.1:1", "-q"]
     )
     assert r.exit_code == 2 and "cannot reach a Dask scheduler" in r.output
+
+
+SUICIDE = '''
+import os
+import signal
+
+
+class Suicide:
+    """Kills its own process (the worker) in its first step when die is true."""
+
+    name = "suicide"
+
+    def __init__(self, die=False):
+        self.die = die
+
+    def step(self, view, control):
+        if self.die:
+            os.kill(os.getpid(), signal.SIGKILL)
+'''
+
+
+@pytest.mark.slow
+def test_a_run_that_keeps_killing_its_worker_is_failed_after_3_attempts(tmp_path: Path) -> None:
+    (tmp_path / "suicide.py").write_text(SUICIDE)
+    p = _sweep_file(
+        tmp_path,
+        '[matrix]\n"policies.plugins" = [[{name = "suicide.py:Suicide", die = true}], '
+        '[{name = "suicide.py:Suicide", die = false}]]\n',
+    )
+    plan = load_sweep(p)
+    out = tmp_path / "out"
+    res = run_sweep(plan, out, jobs=1, quiet=True)
+    bad, good = plan.runs
+    assert res.states == {bad.id: "failed", good.id: "complete"}
+    s = json.loads((out / "runs" / bad.id / "summary.json").read_text())
+    assert s["status"] == "failed" and "worker lost 3 time(s)" in s["error"]
+    assert s["run_id"] == bad.id
+    index = {e["id"]: e for e in json.loads((out / "index.json").read_text())["runs"]}
+    assert index[bad.id]["attempts"] == 3 and index[bad.id]["status"] == "failed"
