@@ -529,15 +529,17 @@ import signal
 
 
 class Suicide:
-    """Kills its own process (the worker) in its first step when die is true."""
+    """Kills its own process (the worker) in its 50th step when die is true."""
 
     name = "suicide"
 
     def __init__(self, die=False):
         self.die = die
+        self.steps = 0
 
     def step(self, view, control):
-        if self.die:
+        self.steps += 1
+        if self.die and self.steps == 50:
             os.kill(os.getpid(), signal.SIGKILL)
 '''
 
@@ -547,12 +549,14 @@ def test_a_run_that_keeps_killing_its_worker_is_failed_after_3_attempts(tmp_path
     (tmp_path / "suicide.py").write_text(SUICIDE)
     p = _sweep_file(
         tmp_path,
-        '[matrix]\n"policies.plugins" = [[{name = "suicide.py:Suicide", die = true}], '
-        '[{name = "suicide.py:Suicide", die = false}]]\n',
+        '[zip]\n"policies.plugins" = [[{name = "suicide.py:Suicide", die = true}], '
+        '[{name = "suicide.py:Suicide", die = false}]]\n"sim.duration" = ["100ms", "1s"]\n',
     )
     plan = load_sweep(p)
     out = tmp_path / "out"
-    res = run_sweep(plan, out, jobs=1, quiet=True)
+    # two workers: the good run is running each time the bad one kills its worker; the pool
+    # then stops it (SIGTERM: interrupted at an epoch boundary), which is not its fault
+    res = run_sweep(plan, out, jobs=2, quiet=True)
     bad, good = plan.runs
     assert res.states == {bad.id: "failed", good.id: "complete"}
     s = json.loads((out / "runs" / bad.id / "summary.json").read_text())
@@ -560,3 +564,5 @@ def test_a_run_that_keeps_killing_its_worker_is_failed_after_3_attempts(tmp_path
     assert s["run_id"] == bad.id
     index = {e["id"]: e for e in json.loads((out / "index.json").read_text())["runs"]}
     assert index[bad.id]["attempts"] == 3 and index[bad.id]["status"] == "failed"
+    assert index[good.id]["attempts"] == 0
+    assert Run(out / "runs" / good.id).summary["epochs"] == 1000

@@ -15,7 +15,9 @@ implementations:
   processes. Chosen over dask's local schedulers because it starts in a fraction of a second
   (no scheduler, nanny or TCP), needs nothing outside the standard library, and reports a
   killed worker at once (``BrokenProcessPool``), after which the pool is rebuilt and the runs
-  it was running are submitted again (up to ``max_attempts`` times each).
+  it was running are submitted again. The run whose worker died (its writer's process gone)
+  is charged an attempt and is failed after ``max_attempts``; the runs the pool stopped with
+  it (their workers alive, or their runs cleanly interrupted) are not charged.
 * :class:`DaskExecutor`: a :class:`dask.distributed.Client` on a running scheduler
   (``--scheduler tcp://host:8786``), through the client's ``concurrent.futures`` executor.
   A lost Dask worker's task is rescheduled by the scheduler itself; after
@@ -663,10 +665,16 @@ def run_sweep(
                             finish(run, state, outcome.get("error"))
                         elif ex.is_lost(exc):
                             path = out / RUNS_DIR / run.id
-                            if path.exists() and run_state(path)[0] == "complete":
+                            lost_state = run_state(path)[0] if path.exists() else "pending"
+                            if lost_state == "complete":
                                 finish(run, "complete", None)
                                 continue
-                            if path.exists():  # it had started: the lost worker was its
+                            # it had started and its worker died with it -- unless it was a
+                            # bystander: when one worker dies the pool sends the others
+                            # SIGTERM, and they end their runs at an epoch boundary (the
+                            # writer's process still alive, or the run interrupted)
+                            bystander = lost_state == "interrupted" or _writer_alive(path)
+                            if path.exists() and not bystander:
                                 attempts[run.id] = attempts.get(run.id, 0) + 1
                                 index.set(
                                     run.id,
@@ -712,6 +720,32 @@ def run_sweep(
                     index.set(rid, status=state)
             index.write()
         return result
+
+
+def _writer_alive(path: Path) -> bool:
+    """Whether the process named in a run directory's ``.running`` mark (written by the
+    engine's RunWriter) is alive on this host."""
+    try:
+        info = json.loads((path / ".running").read_text(encoding="utf-8"))
+        pid = int(info["pid"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+    if info.get("host") != socket.gethostname():
+        return False
+    try:  # Linux: a killed worker not yet reaped by the pool is a zombie, not alive
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        return stat.rpartition(")")[2].split()[0] not in ("Z", "X")
+    except FileNotFoundError:
+        return False
+    except (OSError, IndexError):
+        pass
+    try:
+        os.kill(pid, 0)
+    except PermissionError:
+        return True
+    except OSError:
+        return False
+    return True
 
 
 def _task(plan: SweepPlan, run: PlannedRun, out: Path, stop_file: str) -> dict[str, Any]:
