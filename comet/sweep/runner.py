@@ -578,6 +578,9 @@ def run_sweep(
         max_attempts: times a run whose local worker died is tried before it is failed.
         executor: an :class:`Executor` to use instead of one made from jobs/scheduler.
 
+    The local pool starts its workers with ``spawn``: a script that calls this must guard its
+    top level with ``if __name__ == "__main__":`` (as for any multiprocessing code).
+
     Raises:
         InputError: the directory is not a sweep directory, or another sweep holds it.
         KeyboardInterrupt: a second Ctrl-C (the workers are killed; the runs they were
@@ -669,12 +672,9 @@ def run_sweep(
                             if lost_state == "complete":
                                 finish(run, "complete", None)
                                 continue
-                            # it had started and its worker died with it -- unless it was a
-                            # bystander: when one worker dies the pool sends the others
-                            # SIGTERM, and they end their runs at an epoch boundary (the
-                            # writer's process still alive, or the run interrupted)
-                            bystander = lost_state == "interrupted" or _writer_alive(path)
-                            if path.exists() and not bystander:
+                            # charge an attempt to the run whose worker died, not to the
+                            # bystanders the pool stopped with it (see _died_with_worker)
+                            if path.exists() and _died_with_worker(path):
                                 attempts[run.id] = attempts.get(run.id, 0) + 1
                                 index.set(
                                     run.id,
@@ -720,6 +720,26 @@ def run_sweep(
                     index.set(rid, status=state)
             index.write()
         return result
+
+
+def _died_with_worker(path: Path, patience: float = 10.0) -> bool:
+    """Whether the run in ``path`` died with its worker (a lost-worker error arrived for it),
+    rather than being stopped by the pool as a bystander.
+
+    A bystander's worker gets SIGTERM from the pool and closes its run as ``interrupted`` at
+    the next epoch boundary; the run of the worker that died keeps no summary and its writer's
+    process is gone. A worker still exiting can look alive for a moment (its pipes close before
+    it becomes a zombie), so this waits up to ``patience`` seconds for one of the two.
+    """
+    end = time.monotonic() + patience
+    while True:
+        if run_state(path)[0] != "pending":
+            return False
+        if not _writer_alive(path):
+            return run_state(path)[0] == "pending"
+        if time.monotonic() > end:
+            return False
+        time.sleep(0.05)
 
 
 def _writer_alive(path: Path) -> bool:
