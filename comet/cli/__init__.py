@@ -32,6 +32,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     ),
     "doctor": ("comet.cli.doctor", "doctor", "Which native tools comet finds."),
     "fit-power": ("comet.cli.fit_power", "fit_power", "Fit per-event core power from McPAT."),
+    "report": ("comet.cli.report", "report", "Tables and plots of a sweep's runs."),
 }
 
 
