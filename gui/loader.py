@@ -40,6 +40,10 @@ class RunData:
         tmin, tmax: colour scale fixed over the run (deg C).
         thresholds: temperature thresholds (deg C).
         events: (time_s, kind, target, detail) tuples.
+        cpi: the CPI stack by group (``compute``, ``memory``, ``other``, see
+            :data:`comet.perf.protocol.CPI_GROUPS`) as the share of each epoch per core,
+            ``cpi[group][t, core]``; empty when the run has no ``cpi.csv``.
+        cpi_index: core name -> column of ``cpi[group]``.
     """
 
     run: Run
@@ -59,6 +63,18 @@ class RunData:
     events: list[tuple[float, str, str, str]] = field(default_factory=list)
     unit_index: dict[str, int] = field(default_factory=dict)
     power_index: dict[str, int] = field(default_factory=dict)
+    cpi: dict[str, np.ndarray] = field(default_factory=dict)
+    cpi_index: dict[str, int] = field(default_factory=dict)
+
+    def cpi_share(self, group: str, unit: str) -> np.ndarray | None:
+        """Share of each epoch that core ``unit`` (or the core of a core unit ``C_i_X``)
+        spent in CPI group ``group``; None without data."""
+        parts = unit.split("_")
+        core = "_".join(parts[:2]) if len(parts) >= 2 and parts[0] == "C" else unit
+        col = self.cpi_index.get(core)
+        if col is None or group not in self.cpi:
+            return None
+        return self.cpi[group][:, col]
 
     def __post_init__(self) -> None:
         self.unit_index = {u: i for i, u in enumerate(self.units)}
@@ -121,6 +137,7 @@ def load_run_data(path: str | os.PathLike[str], progress: Progress | None = None
     report(45, "reading power.csv")
     power_df = run.power
     power = power_df.to_numpy(dtype=np.float64) if not power_df.empty else np.zeros((0, 0))
+    cpi, cpi_index = _cpi_shares(run, run.times)
     report(70, "reading layers and grid snapshots")
     layers = run.layers
     grid = run.grid
@@ -155,7 +172,33 @@ def load_run_data(path: str | os.PathLike[str], progress: Progress | None = None
         thresholds=run.thresholds_degC,
         status=run.status,
         events=events,
+        cpi=cpi,
+        cpi_index=cpi_index,
     )
+
+
+def _cpi_shares(run: Run, times: np.ndarray) -> tuple[dict[str, np.ndarray], dict[str, int]]:
+    """The CPI stack of ``cpi.csv`` by group, as the share of each epoch per core."""
+    from comet.perf.protocol import CPI_GROUPS
+
+    df = run.cpi
+    if df.empty or len(times) == 0:
+        return {}, {}
+    group_of = {c: g for g, comps in CPI_GROUPS.items() for c in comps}
+    cores: list[str] = []
+    for col in df.columns:
+        core = str(col).split(".")[0]
+        if core not in cores:
+            cores.append(core)
+    t = df.index.to_numpy(dtype=float)
+    dt = np.diff(t, prepend=t[0] - (t[1] - t[0] if len(t) > 1 else t[0]))
+    dt = np.where(dt > 0, dt, np.nan)
+    out = {g: np.zeros((len(t), len(cores))) for g in CPI_GROUPS}
+    for col in df.columns:
+        core, _, comp = str(col).partition(".")
+        g = group_of.get(comp, "other")
+        out[g][:, cores.index(core)] += df[col].to_numpy(dtype=float)
+    return {g: v / dt[:, None] for g, v in out.items()}, {c: i for i, c in enumerate(cores)}
 
 
 class LoaderThread(QThread):

@@ -301,6 +301,21 @@ class MainWindow(QMainWindow):
         self.set_run_data(data, compare=compare)
         return data
 
+    def _set_quantities(self, data: RunData) -> None:
+        """Temperature and power, and the CPI stack's groups when the run recorded them."""
+        want = ["temperature", "power"] + [f"cpi:{g}" for g in data.cpi]
+        have = [str(self.quantity_box.itemData(i)) for i in range(self.quantity_box.count())]
+        if want == have:
+            return
+        current = self.plot.quantity if self.plot.quantity in want else "temperature"
+        self.quantity_box.blockSignals(True)
+        self.quantity_box.clear()
+        for q in want:
+            self.quantity_box.addItem(q if not q.startswith("cpi:") else f"CPI: {q[4:]}", q)
+        self.quantity_box.setCurrentIndex(want.index(current))
+        self.quantity_box.blockSignals(False)
+        self.plot.set_quantity(current)
+
     def set_run_data(self, data: RunData, compare: bool = False) -> None:
         """Show ``data`` (or compare the shown run with it)."""
         if compare and self.runs:
@@ -324,6 +339,7 @@ class MainWindow(QMainWindow):
             self.heatmaps[1].set_data(None)
             self.heatmaps[1].hide()
         self.stack_panel.set_data(self.runs[0], scale)
+        self._set_quantities(self.runs[0])
         layers = self.runs[0].display_layers
         if self.layer not in layers:
             self.layer = layers[0] if layers else None

@@ -88,6 +88,11 @@ class TimeSeriesPlot(QWidget):
 
     def _values(self, s: Series) -> tuple[np.ndarray, np.ndarray] | None:
         d = s.data
+        if self.quantity.startswith("cpi:"):
+            share = d.cpi_share(self.quantity[4:], s.unit)
+            if share is None:
+                return None
+            return d.times[: share.shape[0]], share
         if self.quantity == "power":
             col = d.power_index.get(s.unit)
             if col is None or d.power.size == 0:
@@ -181,7 +186,9 @@ class TimeSeriesPlot(QWidget):
         p.save()
         p.translate(12, r.center().y())
         p.rotate(-90)
-        label = "temperature (°C)" if self.quantity == "temperature" else "power (W)"
+        label = {"temperature": "temperature (°C)", "power": "power (W)"}.get(
+            self.quantity, f"CPI stack: {self.quantity[4:]} share"
+        )
         p.drawText(QRectF(-80, -10, 160, 16), Qt.AlignmentFlag.AlignCenter, label)
         p.restore()
         p.setPen(QPen(text))

@@ -412,3 +412,29 @@ def test_large_run_loads_in_background_and_scrubs(
         base[-1] + np.sin(5001 / 300.0), abs=1e-3
     )
     th.wait()
+
+
+def test_cpi_stack_in_the_time_series(qtbot, keep, settings: QSettings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A run with cpi.csv offers the CPI stack's groups in the time series: the share of each
+    epoch a core spent computing, stalled on DRAM and otherwise, adding up to the epoch."""
+    from comet.sim.engine import Simulation
+    from tests.loop_helpers import tiny
+
+    cfg = tiny(sim={"duration": "6ms", "record_cpi": True})
+    path = Simulation(cfg).run(tmp_path / "cpi").path
+    win = keep(MainWindow(settings))
+    win.resize(1200, 800)
+    win.load(path)
+    win.show()
+    qtbot.waitExposed(win)
+    items = [win.quantity_box.itemText(i) for i in range(win.quantity_box.count())]
+    assert items == ["temperature", "power", "CPI: compute", "CPI: memory", "CPI: other"]
+    data = win.runs[0]
+    total = sum(data.cpi_share(g, "C_0") for g in ("compute", "memory", "other"))
+    np.testing.assert_allclose(total, 1.0, atol=1e-4)  # a busy core: the whole epoch
+    win.quantity_box.setCurrentIndex(3)
+    assert win.plot.quantity == "cpi:memory"
+    # a run without cpi.csv offers temperature and power only
+    plain = Simulation(tiny(sim={"duration": "2ms"})).run(tmp_path / "plain").path
+    win.load(plain)
+    assert win.quantity_box.count() == 2 and win.plot.quantity == "temperature"
