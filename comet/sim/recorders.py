@@ -30,6 +30,7 @@ from comet.sim.results import (
     RunLayer,
     TraceStats,
     layers_from_stack,
+    run_summary,
 )
 from comet.sim.units import stack_info
 
@@ -170,20 +171,9 @@ class MemoryRecorder:
         stats.update_temperature(times, self._array("temperature"))
         if "power" in self.rows:
             stats.update_power(times, self._array("power"))
-        summary: dict[str, Any] = {
-            "status": status,
-            "name": self.name,
-            **stats.summary(self.unit_layer),
-            "wall_time_s": time.perf_counter() - self._t0,
-            "instructions": None,
-            "makespan_s": None,
-            "error": error,
-        }
-        for key, value in extra.items():
-            if isinstance(value, Mapping) and isinstance(summary.get(key), dict):
-                summary[key].update(value)
-            else:
-                summary[key] = value
+        summary = run_summary(
+            status, self.name, stats, self.unit_layer, time.perf_counter() - self._t0, error, extra
+        )
         self.summary = summary
         return summary
 

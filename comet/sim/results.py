@@ -535,6 +535,34 @@ class _TraceFile:
         self.fh.close()
 
 
+def run_summary(
+    status: str,
+    name: str,
+    stats: TraceStats,
+    unit_layer: Mapping[str, str] | None,
+    wall_time_s: float,
+    error: str | None,
+    extra: Mapping[str, Any],
+) -> dict[str, Any]:
+    """The summary of a run (``summary.json``): status, statistics of the traces, wall time,
+    and the producer's ``extra`` keys (dict values merged key by key)."""
+    summary: dict[str, Any] = {
+        "status": status,
+        "name": name,
+        **stats.summary(unit_layer),
+        "wall_time_s": wall_time_s,
+        "instructions": None,
+        "makespan_s": None,
+        "error": error,
+    }
+    for key, value in extra.items():
+        if isinstance(value, Mapping) and isinstance(summary.get(key), dict):
+            summary[key].update(value)
+        else:
+            summary[key] = value
+    return summary
+
+
 class RunWriter:
     """Writes a run directory while a simulation runs.
 
@@ -983,20 +1011,9 @@ class RunWriter:
         if failure is not None:
             status, error = "failed", error or str(failure)
         stats = self._stats or TraceStats([], [], self.thresholds, self.start_time_s)
-        summary: dict[str, Any] = {
-            "status": status,
-            "name": self.name,
-            **stats.summary(self._unit_layer),
-            "wall_time_s": time.perf_counter() - self._t0,
-            "instructions": None,
-            "makespan_s": None,
-            "error": error,
-        }
-        for key, value in extra.items():
-            if isinstance(value, Mapping) and isinstance(summary.get(key), dict):
-                summary[key].update(value)
-            else:
-                summary[key] = value
+        summary = run_summary(
+            status, self.name, stats, self._unit_layer, time.perf_counter() - self._t0, error, extra
+        )
         if failure is not None and status == "failed":
             summary["status"], summary["error"] = "failed", str(failure)
         self.closed = True
