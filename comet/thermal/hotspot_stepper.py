@@ -30,7 +30,7 @@ import numpy as np
 
 from comet.thermal.backends import BackendError, find_hotspot
 from comet.thermal.hotspot_run import read_node_vector, write_node_vector
-from comet.thermal.stepper import LayerGrids, ThermalSystem
+from comet.thermal.stepper import LayerGrids, ThermalSystem, per_stack
 
 __all__ = ["HotSpotStepper"]
 
@@ -176,13 +176,8 @@ class HotSpotStepper:
 
     # -- the protocol ------------------------------------------------------------------------
 
-    def _per_stack(self, value: float | Sequence[float]) -> list[float]:
-        if isinstance(value, int | float | np.floating):
-            return [float(value)] * len(self.runs)
-        return [float(v) for v in value]
-
     def set_uniform(self, kelvin: float | Sequence[float]) -> None:
-        for r, t in zip(self.runs, self._per_stack(kelvin), strict=True):
+        for r, t in zip(self.runs, per_stack(kelvin, len(self.runs)), strict=True):
             r.model.set_temperature(t)
             r.state = self._model_state(r)
             r.T = np.asarray(r.model.power_block_temperatures(), dtype=float)

@@ -125,6 +125,16 @@ class ThermalStepper(Protocol):
     def close(self) -> None: ...
 
 
+def per_stack(value: float | Sequence[float], n: int) -> list[float]:
+    """One temperature per stack from ``value`` (one for all, or one each)."""
+    if isinstance(value, int | float | np.floating):
+        return [float(value)] * n
+    vals = [float(v) for v in value]
+    if len(vals) != n:
+        raise ValueError(f"need {n} temperatures, one per stack")
+    return vals
+
+
 class BuiltinStepper:
     """comet's own solver (:class:`~comet.thermal.solver.ThermalModel`) behind the protocol.
 
@@ -174,20 +184,12 @@ class BuiltinStepper:
         for m in self.models:
             m.prepare(dt, n_epochs)
 
-    def _per_stack(self, value: float | Sequence[float]) -> list[float]:
-        if isinstance(value, int | float | np.floating):
-            return [float(value)] * len(self.models)
-        vals = [float(v) for v in value]
-        if len(vals) != len(self.models):
-            raise ValueError(f"need {len(self.models)} temperatures, one per stack")
-        return vals
-
     def _refresh(self) -> None:
         for sl, m in zip(self._slices, self.models, strict=True):
             self._T[sl] = m.power_block_temperatures()
 
     def set_uniform(self, kelvin: float | Sequence[float]) -> None:
-        for m, t in zip(self.models, self._per_stack(kelvin), strict=True):
+        for m, t in zip(self.models, per_stack(kelvin, len(self.models)), strict=True):
             m.set_temperature(t)
         self._refresh()
 
