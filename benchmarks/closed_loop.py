@@ -17,8 +17,12 @@ an epoch's time goes. The machine may be shared: the spread of the runs is print
 ``--kinds`` takes any configuration the floorplan generator knows and defaults to all of them
 (``comet.floorplan.params.KINDS``: a ``chiplets`` configuration joins once the generator has
 it; per-kind ``--set`` overrides live in ``KIND_SETS``); ``--example`` another run config.
-Kinds in ``--slow-kinds`` (those on the sparse solver) are run for ``--slow-duration`` (a rate
-is measured, not a total).
+Kinds in ``--slow-kinds`` are run for ``--slow-duration`` (a rate is measured, not a total;
+before the reduced-order step, 2.5d ran on the sparse solver at a few epochs per second).
+``build s`` is ``Simulation.build`` (floorplans, networks, models); ``step set-up s`` the time
+``run()`` spends before its first epoch (the thermal step of the epoch length: for per-cell
+networks the reduced-order basis, :mod:`comet.thermal.reduced`), i.e. the run's wall time
+minus the loop's.
 """
 
 from __future__ import annotations
@@ -74,11 +78,18 @@ def worker(example: str, overrides: list[str], profile: bool) -> None:
         profiler.stop()
         print(profiler.output_text(unicode=False, color=False, show_all=False))
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    wall = summary.get("wall_s", summary.get("wall_time_s"))
+    loop_eps = summary.get("loop_epochs_per_s")
+    epochs = summary.get("epochs") or 0
+    info = [getattr(m.backend, "info", None) for m in sim.models]
     out = {
-        "loop_eps": summary.get("loop_epochs_per_s"),
+        "loop_eps": loop_eps,
+        # set-up inside run(): the thermal step of the epoch (a reduced basis is built there)
+        "prepare_s": (wall - epochs / loop_eps) if wall and loop_eps else None,
+        "order": sum(i.order for i in info if i is not None) or None,
         "epochs": summary.get("epochs"),
         "build_s": t_build,
-        "wall_s": summary.get("wall_s", summary.get("wall_time_s")),
+        "wall_s": wall,
         "peak_MB": peak_kb / 1024,
         "solvers": sorted({m.backend.name for m in sim.models}),
         "nodes": sum(m.n_nodes for m in sim.models),
@@ -122,9 +133,7 @@ def main() -> None:
     parser.add_argument(
         "--slow-duration", default="30ms", help="simulated time for sparse-solver kinds (30ms)"
     )
-    parser.add_argument(
-        "--slow-kinds", default="2.5d", help="kinds run for --slow-duration (2.5d: sparse)"
-    )
+    parser.add_argument("--slow-kinds", default="", help="kinds run for --slow-duration (none)")
     parser.add_argument("--repeat", type=int, default=5, help="runs per case (median of)")
     parser.add_argument("--timeout", type=float, default=1800, help="seconds per run")
     parser.add_argument("--profile", action="store_true", help="one profiled run per kind")
@@ -145,9 +154,9 @@ def main() -> None:
         f"{args.duration} simulated ({args.slow_duration} for {', '.join(sorted(slow)) or '-'})"
         f"; median of {args.repeat} runs, each a fresh process",
         "",
-        "| kind | grid | solver | nodes | loop epochs/s median | min-max | set-up s | "
-        "peak MB | target 1000 |",
-        "|---|---|---|---:|---:|---|---:|---:|---|",
+        "| kind | grid | solver | nodes | loop epochs/s median | min-max | build s | "
+        "step set-up s | reduced order | peak MB | target 1000 |",
+        "|---|---|---|---:|---:|---|---:|---:|---:|---:|---|",
     ]
     print("\n".join(lines), flush=True)
     profiles: list[tuple[str, str]] = []
@@ -163,15 +172,18 @@ def main() -> None:
             ok = [r for r in runs if "error" not in r and r.get("loop_eps")]
             if not ok:
                 err = runs[0].get("error", "no loop speed") if runs else "no runs"
-                row = f"| {kind} | {grid} | - | - | failed: {err} | | | | |"
+                row = f"| {kind} | {grid} | - | - | failed: {err} | | | | | | |"
             else:
                 eps = sorted(float(r["loop_eps"]) for r in ok)
                 med = statistics.median(eps)
                 r0 = ok[0]
+                prep = [r["prepare_s"] for r in ok if r.get("prepare_s") is not None]
+                prep_txt = f"{statistics.median(prep):.1f}" if prep else "-"
                 row = (
                     f"| {kind} | {grid} | {'+'.join(r0['solvers'])} | {r0['nodes']} | {med:.0f} "
                     f"| {eps[0]:.0f}-{eps[-1]:.0f} | "
-                    f"{statistics.median(r['build_s'] for r in ok):.2f} | "
+                    f"{statistics.median(r['build_s'] for r in ok):.2f} | {prep_txt} | "
+                    f"{r0.get('order') or '-'} | "
                     f"{max(r['peak_MB'] for r in ok):.0f} | {'met' if med >= 1000 else 'not met'} |"
                 )
             lines.append(row)

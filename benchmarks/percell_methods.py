@@ -1,7 +1,9 @@
 """Probes of candidate fast steps for per-cell-material networks (issue 10), on the 2.5d stack.
 
-Not a back end: the measurements behind the choice of method (see the issue 10 notes in
-``benchmarks/results/closed_loop.md``). Each probe builds the 16-core 2.5d stack at ``--grid``.
+The measurements behind the choice of method (see the issue 10 notes in
+``benchmarks/results/closed_loop.md``). Each probe builds the 16-core 2.5d stack at ``--grid``
+(``--kind chiplets``: the chiplet example's package). The chosen method is the back end
+:mod:`comet.thermal.reduced`; ``reduced`` and ``breakeven`` measure it.
 
 * ``spectrum``: how many modes of ``G v = lam C v`` a 1 ms step cannot drop (dense eigh; 16x16
   only, ~1.5 min): a modal reduction keeps every mode with ``exp(-lam h)`` above the tolerance.
@@ -9,6 +11,12 @@ Not a back end: the measurements behind the choice of method (see the issue 10 n
   initial state; shifts 0 and log-spaced to ``--smax``; C-orthonormal basis by block rational
   Arnoldi with deflation; exact reduced exponential) against the exact step: block temperature
   error over ``--steps`` 1 ms steps of random power changed every 10 ms.
+* ``reduced``: the back end (:class:`comet.thermal.reduced.ReducedOrder`) against the exact
+  sparse step (CF degree 12, ~1e-12): block and node temperature error over ``--steps`` 1 ms
+  steps of random power changed every 10 ms (half the blocks at 0-3 W), its order, shifts,
+  estimated error and build time, and the time of a reduced step (one BLAS thread).
+* ``breakeven``: the sparse step's set-up and per-step time against the basis build: how
+  many steps a run must take for the reduced step to pay (``REDUCED_MIN_WORK``).
 * ``cocg``: the 4 complex shifted solves of the CF step by COCG with the exact per-column
   vertical (tridiagonal) block preconditioner, warm-started from the previous step: iterations
   and error against the sparse LU step.
@@ -16,6 +24,8 @@ Not a back end: the measurements behind the choice of method (see the issue 10 n
     python benchmarks/percell_methods.py spectrum --grid 16
     python benchmarks/percell_methods.py rom --grid 16 --shifts 6 --steps 300
     python benchmarks/percell_methods.py cocg --grid 16 --steps 40 --tol 1e-13
+    python benchmarks/percell_methods.py reduced --grid 32 --steps 1000 [--kind chiplets]
+    python benchmarks/percell_methods.py breakeven --grid 16
 """
 
 from __future__ import annotations
@@ -34,11 +44,102 @@ from comet.thermal.solver import ThermalModel
 H = 1e-3  # s, the epoch
 
 
-def _model(grid: int, degree: int = 8) -> ThermalModel:
-    (stack,) = generate(
-        "2.5d", grid_rows=grid, grid_cols=grid, cores="4x4", core_size="1.707mm", banks="4x4x8"
-    )
-    return ThermalModel.from_stack(stack, thermal_config(stack), solver="sparse", degree=degree)
+def _stack(grid: int, kind: str = "2.5d") -> Any:
+    if kind == "chiplets":  # examples/chiplets.toml's package
+        (stack,) = generate(
+            "chiplets",
+            grid_rows=grid,
+            grid_cols=grid,
+            chiplets="2x1",
+            cores="2x2",
+            dram_stacks="1x2",
+            banks="4x4x4",
+            filler="mold_compound",
+        )
+    else:
+        (stack,) = generate(
+            "2.5d", grid_rows=grid, grid_cols=grid, cores="4x4", core_size="1.707mm", banks="4x4x8"
+        )
+    return stack
+
+
+def _model(grid: int, degree: int = 8, kind: str = "2.5d", solver: str = "sparse") -> ThermalModel:
+    stack = _stack(grid, kind)
+    return ThermalModel.from_stack(stack, thermal_config(stack), solver=solver, degree=degree)
+
+
+def _random_powers(n: int, steps: int) -> Any:
+    rng = np.random.default_rng(0)
+    p = np.zeros(n)
+    for k in range(steps):
+        if k % 10 == 0:
+            p = rng.uniform(0, 3, n) * (rng.random(n) < 0.5)
+        yield p
+
+
+def reduced(grid: int, steps: int, kind: str) -> None:
+    from comet.thermal.structured import one_blas_thread
+
+    exact = _model(grid, degree=12, kind=kind)
+    fast = _model(grid, kind=kind, solver="reduced")
+    for m in (exact, fast):
+        m.set_temperature(m.config.init_temp)
+    t = time.perf_counter()
+    fast.prepare(H)
+    build = time.perf_counter() - t
+    info = fast.backend.info  # type: ignore[attr-defined]
+    worst_b = worst_n = 0.0
+    spent = 0.0
+    with one_blas_thread():
+        for p in _random_powers(len(fast.power_names), steps):
+            exact.advance(p, H)
+            t = time.perf_counter()
+            fast.advance(p, H)
+            tb = fast.power_block_temperatures()
+            spent += time.perf_counter() - t
+            worst_b = max(worst_b, float(np.abs(tb - exact.power_block_temperatures()).max()))
+    worst_n = float(np.abs(fast.temperature - exact.temperature).max())
+    rise = float(exact.power_block_temperatures().max() - exact.config.init_temp)
+    rounds = [(n, r, f"{e:.1g}") for n, r, e, _ in info.rounds]
+    print(f"{kind} {grid}x{grid}: {fast.n_nodes} nodes, {len(fast.power_names)} blocks; "
+          f"order {info.order}, {len(info.shifts)} shifts, estimated error {info.indicator:.2g}, "
+          f"build {build:.1f} s; rounds (shifts, order, estimate) {rounds}")  # fmt: skip
+    print(f"  over {steps} steps of 1 ms: max block error {worst_b:.3g} K, node error at the end "
+          f"{worst_n:.3g} K (peak rise {rise:.1f} K); reduced step + block temperatures "
+          f"{spent / steps * 1e3:.3f} ms")  # fmt: skip
+
+
+def breakeven(grid: int, kind: str) -> None:
+    from comet.thermal.structured import one_blas_thread
+
+    sparse = _model(grid, kind=kind)
+    sparse.set_temperature(sparse.config.init_temp)
+    t = time.perf_counter()
+    sparse.prepare(H)
+    s_setup = time.perf_counter() - t
+    p = np.ones(len(sparse.power_names))
+    n = 20
+    with one_blas_thread():
+        t = time.perf_counter()
+        for _ in range(n):
+            sparse.advance(p, H)
+            sparse.power_block_temperatures()
+        s_step = (time.perf_counter() - t) / n
+    fast = _model(grid, kind=kind, solver="reduced")
+    fast.set_temperature(fast.config.init_temp)
+    t = time.perf_counter()
+    fast.prepare(H)
+    r_setup = time.perf_counter() - t
+    with one_blas_thread():
+        t = time.perf_counter()
+        for _ in range(200):
+            fast.advance(p, H)
+            fast.power_block_temperatures()
+        r_step = (time.perf_counter() - t) / 200
+    n_even = (r_setup - s_setup) / max(s_step - r_step, 1e-12)
+    print(f"{kind} {grid}x{grid} ({sparse.n_nodes} nodes): sparse set-up {s_setup:.1f} s, "
+          f"step {s_step * 1e3:.1f} ms; reduced set-up {r_setup:.1f} s, step "
+          f"{r_step * 1e3:.3f} ms; the reduced step pays from {n_even:.0f} steps")  # fmt: skip
 
 
 def spectrum(grid: int) -> None:
@@ -194,7 +295,8 @@ def cocg(grid: int, steps: int, tol: float) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("probe", choices=["spectrum", "rom", "cocg"])
+    parser.add_argument("probe", choices=["spectrum", "rom", "cocg", "reduced", "breakeven"])
+    parser.add_argument("--kind", default="2.5d", choices=["2.5d", "chiplets"])
     parser.add_argument("--grid", type=int, default=16)
     parser.add_argument("--shifts", type=int, default=6)
     parser.add_argument("--smax", type=float, default=3e4)
@@ -205,6 +307,10 @@ def main() -> None:
         spectrum(args.grid)
     elif args.probe == "rom":
         rom(args.grid, args.shifts, args.smax, args.steps)
+    elif args.probe == "reduced":
+        reduced(args.grid, args.steps, args.kind)
+    elif args.probe == "breakeven":
+        breakeven(args.grid, args.kind)
     else:
         cocg(args.grid, args.steps, args.tol)
 

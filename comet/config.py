@@ -318,7 +318,7 @@ class SimConfig(_Section):
         stop_when_done: stop when every job has finished and no more will arrive.
         snapshot_every: grid snapshots (grid.npz) at this interval (s); None = none.
         flush_every: epochs buffered before the CSV traces are appended.
-        solver: thermal back end (``auto``, ``dense``, ``sparse``, ``structured``).
+        solver: thermal back end (``auto``, ``dense``, ``sparse``, ``structured``, ``reduced``).
         record_cpi: write ``cpi.csv`` (the CPI stack as time per component and core, every
             epoch); default: when the performance model is not the built-in ``interval``.
         precision: transient steps of the structured back end: ``mixed`` (default: the large
@@ -336,7 +336,7 @@ class SimConfig(_Section):
     stop_when_done: bool = False
     snapshot_every: Duration | None = None
     flush_every: int = Field(default=50, ge=1)
-    solver: Literal["auto", "dense", "sparse", "structured"] = "auto"
+    solver: Literal["auto", "dense", "sparse", "structured", "reduced"] = "auto"
     record_cpi: bool | None = None
     precision: Literal["mixed", "double"] = "mixed"
 

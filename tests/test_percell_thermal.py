@@ -2,7 +2,8 @@
 smaller than the layer below, ``-detailed_3D on``) against the exact exponential.
 
 Reference: the dense eigen-decomposition of the small network (exact to round-off). The back
-end chosen for such networks (today the sparse rational one) must stay within 1e-4 K of it
+end chosen for such networks (the reduced-order model, :mod:`comet.thermal.reduced`; and the
+sparse rational one, the exact reference of larger cases) must stay within 1e-4 K of it
 over 1 s of 1 ms steps with power changing every step, and keep the energy balance.
 """
 
@@ -49,7 +50,7 @@ def chiplet_stack() -> Stack:
     )
 
 
-def _models(case: str) -> tuple[ThermalModel, ThermalModel]:
+def _models(case: str, solver: str = "reduced") -> tuple[ThermalModel, ThermalModel]:
     if case == "2.5d":
         (stack,) = generate("2.5d", cores="2x2", banks="2x2x2", grid_rows=5, grid_cols=6)
         cfg = thermal_config(stack)
@@ -58,16 +59,17 @@ def _models(case: str) -> tuple[ThermalModel, ThermalModel]:
         cfg = ThermalConfig(
             model_type="grid", grid_rows=6, grid_cols=7, detailed_3D_used=1, grid_map_mode="avg"
         )
-    fast = ThermalModel.from_stack(stack, cfg, solver="sparse")
+    fast = ThermalModel.from_stack(stack, cfg, solver=solver)
     exact = ThermalModel.from_stack(stack, cfg, solver="dense")
     assert not fast.network.grid.uniform  # type: ignore[union-attr]
     assert isinstance(exact.backend, DenseEigen)
     return fast, exact
 
 
+@pytest.mark.parametrize("solver", ["reduced", "sparse"])
 @pytest.mark.parametrize("case", ["2.5d", "chiplets"])
-def test_step_matches_the_exact_exponential_over_one_second(case: str) -> None:
-    fast, exact = _models(case)
+def test_step_matches_the_exact_exponential_over_one_second(case: str, solver: str) -> None:
+    fast, exact = _models(case, solver)
     rng = np.random.default_rng(7)
     n = len(fast.power_names)
     worst = 0.0

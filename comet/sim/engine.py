@@ -765,18 +765,15 @@ class Simulation:
             n_left = self.n_epochs
             if self._resume_dir is not None:
                 n_left = self._restore_resume(rec)
+                self._prepare_step(n_left)
             else:
                 self._init_temperatures()
                 rec.now = self.record_start
                 for line in self.init_info:
                     self.event("init", "", "", line)
                 self._setup_policies()
+                self._prepare_step(n_left)
                 self._warmup()
-            # the step of the epoch length is set-up, not the loop's first epoch; a short run
-            # may skip one-off costs a long one repays (ThermalModel.prepare)
-            prepare = getattr(self.stepper, "prepare", None)
-            if callable(prepare):
-                prepare(self.dt, n_left)
             self.loop = EpochLoop(
                 self.closed,
                 self.stepper,
@@ -822,6 +819,15 @@ class Simulation:
             return memory.result()
         assert writer is not None
         return Run(writer.path)
+
+    def _prepare_step(self, n_epochs: int) -> None:
+        """Build the thermal step of the epoch length now, from the initial state: set-up,
+        not the first epoch's cost (a reduced-order basis is built here, with every BLAS
+        thread); a short run may skip one-off costs a long one repays
+        (:meth:`ThermalModel.prepare`)."""
+        prepare = getattr(self.stepper, "prepare", None)
+        if callable(prepare):
+            prepare(self.dt, n_epochs)
 
     def _loop(self, recorders: Recorders, progress: ProgressCallback | None, every: int) -> None:
         """The epoch loop, with one BLAS thread: the thermal step's many small products run

@@ -57,7 +57,13 @@ PRECISIONS = ("double", "mixed")
 def make_backend(
     network: ThermalNetwork, solver: str = "auto", degree: int = 8, precision: str = "double"
 ) -> LinearBackend:
-    """The linear back end for ``network``: ``auto``, ``dense``, ``sparse`` or ``structured``.
+    """The linear back end for ``network``: ``auto``, ``dense``, ``sparse``, ``structured`` or
+    ``reduced``.
+
+    ``auto``: the exact dense eigen-decomposition for small networks, the structured solver for
+    uniform layers, the reduced-order model (:mod:`comet.thermal.reduced`) for per-cell
+    materials (2.5d, chiplets, ``-detailed_3D``); ``sparse`` (one sparse LU per pole of the
+    rational exponential) stays available as the exact reference.
 
     ``precision`` (:data:`PRECISIONS`) applies to the structured back end's transient steps;
     the other back ends always compute in double precision.
@@ -70,11 +76,15 @@ def make_backend(
         elif network.grid is not None and network.grid.uniform:
             solver = "structured"
         else:
-            solver = "sparse"
+            solver = "reduced"
     if solver == "dense":
         return DenseEigen(network)
     if solver == "sparse":
         return SparseRational(network, degree)
+    if solver == "reduced":
+        from comet.thermal.reduced import ReducedOrder
+
+        return ReducedOrder(network)
     if solver == "structured":
         from comet.thermal.structured import Structured
 
@@ -84,7 +94,9 @@ def make_backend(
                 hint="use solver='auto' (detailed_3D networks use the sparse solver)",
             )
         return Structured(network, degree, precision=precision)
-    raise InputError(f"unknown solver {solver!r}", hint="auto, dense, sparse or structured")
+    raise InputError(
+        f"unknown solver {solver!r}", hint="auto, dense, sparse, structured or reduced"
+    )
 
 
 class ThermalModel:
@@ -106,6 +118,8 @@ class ThermalModel:
         self.network = network
         self.config = config
         self.backend = make_backend(network, solver, degree, precision)
+        self._degree = degree
+        self._auto = solver == "auto"  # an explicit choice is kept whatever the run length
         self._propagators: dict[float, Propagator] = {}
         #: steps the caller means to take (:meth:`prepare`); None: unknown (a long run)
         self._steps_hint: int | None = None
@@ -120,6 +134,11 @@ class ThermalModel:
         # DCT of the power layers' cell temperatures (K) after the last modal step
         self._pl_hat: np.ndarray | None = None
         self._modal = self.backend.name == "structured"  # state kept in modal form
+        # reduced-order back end: the state in reduced coordinates, and the block averages of
+        # the basis (block temperatures straight from the reduced state)
+        self._reduced = self.backend.name == "reduced"
+        self._z: np.ndarray | None = None
+        self._rom_out: np.ndarray | None = None
         if self._modal:
             self._setup_modal()
         self.set_temperature(config.init_temp)
@@ -206,9 +225,12 @@ class ThermalModel:
     def temperature(self) -> np.ndarray:
         """Node temperatures (K): grid or block nodes, then the package nodes."""
         if self._T is None:
-            assert self._eta is not None and self._Tp is not None
             backend: Any = self.backend
-            self._T = np.concatenate([backend.from_eigen(self._eta), self._Tp])
+            if self._z is not None:
+                self._T = backend.lift(self._z)
+            else:
+                assert self._eta is not None and self._Tp is not None
+                self._T = np.concatenate([backend.from_eigen(self._eta), self._Tp])
         return self._T
 
     @temperature.setter
@@ -217,6 +239,33 @@ class ThermalModel:
         self._eta = None
         self._Tp = None
         self._pl_hat = None
+        self._z = None
+
+    def save_state(self) -> Any:
+        """A copy of the state in the back end's own form (cheap: no full node vector is
+        rebuilt from a modal or reduced state), for :meth:`restore_state`."""
+        if self._z is not None:
+            return ("reduced", self._z.copy(), self.time)
+        if self._eta is not None and self._T is None:
+            pl = None if self._pl_hat is None else self._pl_hat.copy()
+            return ("modal", (self._eta.copy(), self._Tp.copy(), pl), self.time)  # type: ignore[union-attr]
+        return ("nodes", self.temperature.copy(), self.time)
+
+    def restore_state(self, state: Any) -> None:
+        kind, value, t = state
+        if kind == "reduced":
+            self.temperature = np.empty(0)
+            self._T = None
+            self._z = value.copy()
+        elif kind == "modal":
+            eta, Tp, pl = value
+            self.temperature = np.empty(0)
+            self._T = None
+            self._eta, self._Tp = eta.copy(), Tp.copy()
+            self._pl_hat = None if pl is None else pl.copy()
+        else:
+            self.temperature = value.copy()
+        self.time = t
 
     def set_temperature(self, value: float | np.ndarray) -> None:
         """Set the state: a full node vector (K), or HotSpot's uniform initial temperature.
@@ -315,6 +364,8 @@ class ThermalModel:
             prop = self._propagator(dt)
         if self._modal:
             self._advance_modal(prop, p)
+        elif self._reduced:
+            self._advance_reduced(prop, p)
         else:
             self.temperature = prop.advance(self.temperature, self.network.rhs(p))
         self.time += dt
@@ -330,6 +381,8 @@ class ThermalModel:
         if not dt > 0:
             raise InputError(f"time step {dt!r} must be positive")
         self._steps_hint = steps
+        if self._reduced and self._auto and steps is not None and self.backend.W is None:  # type: ignore[attr-defined]
+            self._choose_short_run_step(steps)
         prop: Any = self._propagators.get(dt)
         if prop is None:
             prop = self._propagator(dt)
@@ -338,6 +391,16 @@ class ThermalModel:
         if self._modal and hasattr(prop, "warm_up"):
             prop.warm_up(self._pl)  # load compiled kernels now, not in the first step
 
+    def _choose_short_run_step(self, steps: int) -> None:
+        """A run too short to repay a reduced basis (:meth:`ReducedOrder.pays`) takes the exact
+        sparse step instead: a basis costs one real factorization and solve per shift, its
+        orthogonalization and an eigen-decomposition, as much as some hundred sparse steps."""
+        rom: Any = self.backend
+        if not rom.pays(steps):
+            self.backend = SparseRational(self.network, self._degree)
+            self._reduced = False
+            self._propagators.clear()
+
     def _work(self, steps: int | None) -> float | None:
         g = self.network.grid
         if steps is None or g is None:
@@ -345,6 +408,8 @@ class ThermalModel:
         return float(steps) * g.n_cells * g.n_layers
 
     def _propagator(self, dt: float) -> Propagator:
+        if self._reduced:
+            return self._reduced_propagator(dt)
         if self.backend.name == "structured":
             backend: Any = self.backend
             prop: Propagator = backend.propagator(dt, self._work(self._steps_hint))
@@ -372,6 +437,46 @@ class ThermalModel:
             self._sep = SeparableMaps.from_matrices(
                 self._pm_pl, self._avg_matrix, len(self._pl), backend.Phi, backend.Psi
             )
+
+    def _reduced_propagator(self, dt: float) -> Propagator:
+        """The reduced step of ``dt``; the basis is built (from the current state) first when
+        there is none, or when ``dt`` is below half the step it was built for."""
+        from comet.thermal.reduced import STATE_TOLERANCE
+
+        rom: Any = self.backend
+        if rom.W is None or dt < 0.5 * rom.h:
+            T = self.temperature
+            rom.build(dt, T)
+            self._propagators.clear()
+            self._rom_out = None
+            z, dist = rom.project(T)
+            if dist > STATE_TOLERANCE:  # cannot happen: the state is in the basis
+                raise RuntimeError(f"reduced basis misses its own initial state by {dist:g} K")
+            self.temperature = T
+            self._z, self._T = z, None
+        if self._rom_out is None and self._avg_matrix is not None:
+            nc = self.network.grid.n_cells  # type: ignore[union-attr]
+            rows = np.concatenate([np.arange(li * nc, (li + 1) * nc) for li, _ in self._power_rows])
+            self._rom_out = np.ascontiguousarray(self._avg_matrix @ rom.rows(rows))
+        prop: Propagator = rom.propagator(dt)
+        self._propagators[dt] = prop
+        return prop
+
+    def _advance_reduced(self, prop: Any, p: np.ndarray) -> None:
+        from comet.thermal.reduced import STATE_TOLERANCE
+
+        if self._z is None:
+            # a state set from outside: in reduced coordinates, or a new basis that holds it
+            T = self.temperature
+            rom: Any = self.backend
+            z, dist = rom.project(T)
+            if dist > STATE_TOLERANCE:
+                rom.W = None
+                prop = self._reduced_propagator(prop.h)
+                z, _ = rom.project(T)
+            self._z = z
+        self._T = None
+        prop.step(self._z, p)
 
     def _advance_modal(self, prop: Any, p: np.ndarray) -> None:
         backend: Any = self.backend
@@ -453,7 +558,9 @@ class ThermalModel:
     def power_block_temperatures(self, T: np.ndarray | None = None) -> np.ndarray:
         """Temperatures (K) of the power blocks in ``power_names`` order (the .ttrace columns)."""
         net = self.network
-        if T is None and self._T is None and self._avg_matrix is not None:
+        if T is None and self._z is not None and self._rom_out is not None:
+            return np.asarray(self._rom_out @ self._z)
+        if T is None and self._T is None and self._avg_matrix is not None and not self._reduced:
             if self._sep is not None and self._pl_hat is not None:
                 return self._sep.block_values(self._pl_hat)
             backend: Any = self.backend

@@ -213,13 +213,12 @@ class BuiltinStepper:
         return self._T
 
     def save(self) -> Any:
-        return [(m.temperature.copy(), m.time) for m in self.models], self._T.copy()
+        return [m.save_state() for m in self.models], self._T.copy()
 
     def restore(self, state: Any) -> None:
         per_model, T = state
-        for m, (temp, t) in zip(self.models, per_model, strict=True):
-            m.temperature = temp.copy()
-            m.time = t
+        for m, saved in zip(self.models, per_model, strict=True):
+            m.restore_state(saved)
         self._T[:] = T
 
     def grids(self) -> list[LayerGrids] | None:
