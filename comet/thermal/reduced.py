@@ -286,14 +286,15 @@ class _Basis:
         Y = Y / np.maximum(np.sqrt(np.einsum("ij,ij->j", Y, C[:, None] * Y)), 1e-300)
         W = self.W
         Y -= W @ (W.T @ (C[:, None] * Y))
-        # the directions above DEFLATION of the (unit) columns: SVD through a QR of the
-        # C^1/2-scaled block (exact singular values at the cost of two thin products); then
-        # once more against the basis, and orthonormal among themselves (CholQR)
+        # the directions above DEFLATION of the (unit) columns: singular values from the R of
+        # a QR of the C^1/2-scaled block (exact, Q never formed), directions Y V / S; then
+        # once more against the basis, and orthonormal among themselves (CholQR), which
+        # also repairs the ~eps/S loss of orthogonality of the smallest kept ones
         sc = np.sqrt(C)
-        Q, Rq = np.linalg.qr(Y * sc[:, None])
-        Ur, S, _ = np.linalg.svd(Rq)
+        Ys = Y * sc[:, None]
+        _, S, Vt = np.linalg.svd(np.linalg.qr(Ys, mode="r"))
         keep = S > DEFLATION
-        U = (Q @ Ur[:, keep]) / sc[:, None]
+        U = (Ys @ (Vt[keep].T / S[keep][None, :])) / sc[:, None]
         U -= W @ (W.T @ (C[:, None] * U))
         L = np.linalg.cholesky(U.T @ (C[:, None] * U))
         U = np.linalg.solve(L, U.T).T
