@@ -736,6 +736,7 @@ class RunWriter:
             temperature, power or (), self.thresholds, start_time_s=self.start_time_s
         )
         self._open_events()
+        format_rows(np.zeros((1, 1)), np.ones(1))  # the CSV kernel loaded now, not at a flush
 
     def _open_events(self) -> None:
         if self._events_fh is None:
