@@ -470,3 +470,12 @@ def test_in_memory_run_matches_run_directory(tmp_path: Path) -> None:
         disk.summary["peak_degC"]["C_0"], abs=1e-4
     )
     assert list(tmp_path.iterdir()) == [tmp_path / "d"]
+
+
+def test_summary_extra_goes_into_the_one_summary_write(tmp_path: Path) -> None:
+    run = Simulation(tiny(sim={"duration": "3ms"})).run(
+        tmp_path / "r", summary_extra={"run_id": "abc123", "sweep": {"params": {"seed": 2}}}
+    )
+    s = json.loads((run.path / "summary.json").read_text(encoding="utf-8"))
+    assert s["run_id"] == "abc123" and s["sweep"] == {"params": {"seed": 2}}
+    assert s["status"] == "complete" and s["epochs"] == 3

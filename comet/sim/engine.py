@@ -90,6 +90,7 @@ class Simulation:
             cfg = load_config(config, overrides)
         self.config = cfg
         self._extra_policies = list(policies)
+        self._caller_summary: dict[str, Any] = {}  # run(summary_extra=...)
         self._built = False
         self.writer: RunWriter | None = None
         self.path: Path | None = None
@@ -676,6 +677,9 @@ class Simulation:
         self.event("init", "", "", self.init_info[-1])
 
     def _summary_extra(self, wall: float) -> dict[str, Any]:
+        return {**self._summary_own(wall), **self._caller_summary}
+
+    def _summary_own(self, wall: float) -> dict[str, Any]:
         loop = self.loop
         done = loop.epochs_done if loop is not None else 0
         return {
@@ -702,6 +706,7 @@ class Simulation:
         progress_every: int = 20,
         in_memory: bool = False,
         recorders: Sequence[Recorder] = (),
+        summary_extra: Mapping[str, Any] | None = None,
     ) -> Any:
         """Run the simulation; write the run directory; return its :class:`Run`.
 
@@ -712,6 +717,8 @@ class Simulation:
                 epochs and at the end.
             in_memory: write no run directory; return a :class:`~comet.sim.recorders.MemoryRun`.
             recorders: more recorders to attach to the loop.
+            summary_extra: more keys for the run's summary, written in the same atomic write
+                as the rest (a sweep's run id and parameters).
 
         Raises:
             PolicyError: a policy raised (the run is closed with status ``failed``, its
@@ -719,6 +726,7 @@ class Simulation:
             KeyboardInterrupt: re-raised after closing the run with status ``interrupted``.
         """
         cfg = self.config
+        self._caller_summary = dict(summary_extra or {})
         writer: RunWriter | None = None
         memory: MemoryRecorder | None = None
         if in_memory:

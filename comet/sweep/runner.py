@@ -110,16 +110,24 @@ def sweep_states(plan: SweepPlan, out_dir: str | os.PathLike[str]) -> dict[str, 
     return {r.id: run_state(out / RUNS_DIR / r.id)[0] for r in plan.runs}
 
 
+def _stamp_keys(task: dict[str, Any]) -> dict[str, Any]:
+    """The run id, comet's version and the sweep parameters, for a run's summary.json."""
+    return {
+        "run_id": task["id"],
+        "comet_version": __version__,
+        "sweep": {"params": task["params"], "repeat": task["repeat"], "seed": task["seed"]},
+    }
+
+
 def _stamp(summary_path: Path, task: dict[str, Any]) -> None:
-    """Add the run id, comet's version and the sweep parameters to a summary.json."""
+    """Add :func:`_stamp_keys` to a summary.json written without them (a failed build, or an
+    engine summary of a run killed before this module's version of it)."""
     from comet.sim.results import write_atomic
 
     data = json.loads(summary_path.read_text(encoding="utf-8"))
-    data.update(
-        run_id=task["id"],
-        comet_version=__version__,
-        sweep={"params": task["params"], "repeat": task["repeat"], "seed": task["seed"]},
-    )
+    if all(data.get(k) == v for k, v in _stamp_keys(task).items()):
+        return
+    data.update(_stamp_keys(task))
     write_atomic(summary_path, json.dumps(data, indent=1))
 
 
@@ -212,7 +220,7 @@ def execute_run(task: dict[str, Any]) -> dict[str, Any]:
                     threading.Thread(
                         target=_watch_stop_file, args=(stop_file, sim, done), daemon=True
                     ).start()
-                sim.run(path)
+                sim.run(path, summary_extra=_stamp_keys(task))  # one atomic summary
             except KeyboardInterrupt:
                 status, error = "interrupted", "interrupted"
             except Exception as err:
