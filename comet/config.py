@@ -931,6 +931,20 @@ class RunConfig(_Section):
         name, params = self.thermal_backend()
         THERMAL_BACKENDS.check_params(name, params, self.base_dir)
 
+    def check_workload(self) -> None:
+        """Every profile the workload names exists. Profile files are read relative to the
+        config's directory; a config from data with profile files is checked when it runs
+        (its base directory is set later).
+
+        Raises:
+            InputError: unknown profile, unreadable profile file.
+        """
+        if self.workload.profile_files and self._base_dir is None:
+            return
+        from comet.perf.workloads import check_profiles
+
+        check_profiles(self.workload, self.base_dir)
+
     # where the config came from (for relative paths of plugins and profile files)
     _base_dir: Path | None = None
     _path: Path | None = None
@@ -1007,8 +1021,9 @@ def config_from_dict(
         cfg._path = Path(path)
     try:
         cfg.check_backends()
+        cfg.check_workload()
     except InputError as err:
-        raise InputError(err.message, path=path, hint=err.hint) from None
+        raise InputError(err.message, path=err.path or path, hint=err.hint) from None
     return cfg
 
 

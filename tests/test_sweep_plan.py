@@ -108,6 +108,10 @@ def test_set_dotted() -> None:
             '[matrix]\n"policies.dvfs" = [{name = "ondemand", up_treshold = 0.5}]',
             r"matrix\.policies\.dvfs: .*up_treshold",
         ),
+        (
+            '[matrix]\n"workload.jobs.0.profile" = ["memory", "computee"]',
+            r"matrix\.workload\.jobs\.0\.profile: .*unknown profile 'computee'",
+        ),
         ('[matrix]\n"sim.duration" = "5ms"', r"matrix\.sim\.duration: must be a list"),
         ('[matrix]\n"sim.duration" = []', r"matrix\.sim\.duration: the list of values is empty"),
         ('[zip]\n"sim.duration" = ["5ms", "6ms"]\n"seed" = [1]', r"zip\.seed: has 1 values"),

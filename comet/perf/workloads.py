@@ -33,6 +33,7 @@ __all__ = [
     "ThreadTable",
     "build_jobs",
     "builtin_profiles",
+    "check_profiles",
     "load_profiles",
 ]
 
@@ -90,6 +91,20 @@ def load_profiles(
         profiles.update(_read_profiles_toml(read_text(p, "profile file"), str(p)))
     profiles.update(workload.profiles)
     return profiles
+
+
+def check_profiles(workload: WorkloadConfig, base_dir: str | os.PathLike[str] | None) -> None:
+    """Every profile the workload names exists (built-in, ``profile_files``, inline): checked
+    when the config loads, so a sweep refuses a misspelt profile before any run starts.
+
+    Raises:
+        InputError: ``workload.jobs.<i>.profile`` or ``workload.mix``: unknown profile.
+    """
+    profiles = load_profiles(workload, base_dir)
+    for i, job in enumerate(workload.jobs):
+        _profile(profiles, job.profile, f"workload.jobs.{i}.profile")
+    for name in workload.mix:
+        _profile(profiles, name, "workload.mix")
 
 
 def _profile(profiles: Mapping[str, ProfileSpec], name: str, where: str) -> ProfileSpec:
