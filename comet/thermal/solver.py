@@ -91,7 +91,7 @@ def make_backend(
         if network.grid is None or not network.grid.uniform:
             raise InputError(
                 "the structured solver needs a grid model with uniform layers",
-                hint="use solver='auto' (detailed_3D networks use the sparse solver)",
+                hint="use solver='auto' (per-cell networks take the reduced-order model)",
             )
         return Structured(network, degree, precision=precision)
     raise InputError(
