@@ -251,10 +251,11 @@ class ReducedOrder:
         assert self.W is not None and self.Z is not None
         return np.asarray(self.W @ (self.Z @ z))
 
-    def rows(self, rows: np.ndarray) -> np.ndarray:
-        """The basis restricted to the nodes ``rows`` (for block averages of the state)."""
+    def output_map(self, A: sp.spmatrix, rows: np.ndarray) -> np.ndarray:
+        """``A V[rows]``: the outputs ``A T[rows]`` (block averages of the power layers) as a
+        map of the reduced state; the sparse ``A`` is applied first (blocks x r x r flops)."""
         assert self.W is not None and self.Z is not None
-        return np.asarray(self.W[rows] @ self.Z)
+        return np.ascontiguousarray(np.asarray(A @ self.W[rows]) @ self.Z)
 
     def propagator(self, h: float) -> ReducedPropagator:
         if self.W is None:

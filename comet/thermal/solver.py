@@ -457,7 +457,7 @@ class ThermalModel:
         if self._rom_out is None and self._avg_matrix is not None:
             nc = self.network.grid.n_cells  # type: ignore[union-attr]
             rows = np.concatenate([np.arange(li * nc, (li + 1) * nc) for li, _ in self._power_rows])
-            self._rom_out = np.ascontiguousarray(self._avg_matrix @ rom.rows(rows))
+            self._rom_out = rom.output_map(self._avg_matrix, rows)
         prop: Propagator = rom.propagator(dt)
         self._propagators[dt] = prop
         return prop
