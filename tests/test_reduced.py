@@ -19,10 +19,14 @@ from tests.loop_helpers import tiny
 H = 1e-3
 
 
+def _stack_cfg(grid: int = 12) -> tuple[Any, Any]:
+    (stack,) = generate("2.5d", cores="2x2", banks="2x2x2", grid_rows=grid, grid_cols=grid)
+    return stack, thermal_config(stack)
+
+
 def _pair(grid: int = 12) -> tuple[ThermalModel, ThermalModel]:
     """The 2.5d stack (2x2 cores, 2x2x2 banks, fillers) on the reduced and the exact step."""
-    (stack,) = generate("2.5d", cores="2x2", banks="2x2x2", grid_rows=grid, grid_cols=grid)
-    cfg = thermal_config(stack)
+    stack, cfg = _stack_cfg(grid)
     fast = ThermalModel.from_stack(stack, cfg)  # auto: per-cell materials -> reduced
     exact = ThermalModel.from_stack(stack, cfg, solver="sparse", degree=12)
     return fast, exact
@@ -80,9 +84,8 @@ def test_steady_states_are_exact_and_lie_in_the_basis(built: Any) -> None:
     assert np.abs(fast.temperature - T).max() < 1e-7
 
 
-def test_a_state_outside_the_basis_rebuilds_it() -> None:
-    fast, exact = _pair()
-    fast.prepare(H)
+def test_a_state_outside_the_basis_rebuilds_it(built: Any) -> None:
+    fast, exact = built
     order0 = fast.backend.info.order
     rng = np.random.default_rng(5)
     state = fast.config.ambient + rng.uniform(0.0, 20.0, fast.n_nodes)  # a noisy state
@@ -113,12 +116,14 @@ def test_saved_state_round_trip(built: Any) -> None:
 
 def test_short_runs_take_the_exact_sparse_step() -> None:
     fast, _ = _pair()
-    enough = int(np.ceil(REDUCED_MIN_WORK / fast.backend.fill))
+    rom = fast.backend
+    enough = int(np.ceil(REDUCED_MIN_WORK / rom.fill))
+    assert rom.pays(enough) and not rom.pays(enough - 1)
     fast.prepare(H, enough - 1)
     assert fast.backend.name == "sparse"
-    longer, _ = _pair()
-    longer.prepare(H, enough)
-    assert longer.backend.name == "reduced"
+    explicit = ThermalModel.from_stack(*_stack_cfg(6), solver="reduced")
+    explicit.prepare(H, 5)  # an explicit choice is kept, however short the run
+    assert explicit.backend.name == "reduced"
 
 
 def test_closed_loop_on_the_reduced_step_matches_the_sparse_one() -> None:
