@@ -142,3 +142,25 @@ def test_closed_loop_on_the_reduced_step_matches_the_sparse_one() -> None:
     a, b = runs["reduced"].temperature, runs["sparse"].temperature
     assert a.shape == b.shape and len(a) == 400
     assert float(np.abs(a.to_numpy() - b.to_numpy()).max()) <= 1e-4
+
+
+def test_powered_blocks_hint_and_power_elsewhere() -> None:
+    fast, exact = _pair()
+    names = fast.power_names
+    mask = np.array([n.startswith(("C_", "B_", "LC_")) for n in names])
+    assert 0 < mask.sum() < len(names)  # fillers never carry power
+    fast.set_powered(mask)
+    fast.prepare(H)
+    assert fast.backend.inputs is not None and len(fast.backend.inputs) == mask.sum()
+    p = np.where(mask, 1.5, 0.0)
+    for _ in range(30):
+        fast.advance(p, H)
+        exact.advance(p, H)
+    assert np.abs(fast.power_block_temperatures() - exact.power_block_temperatures()).max() < 1e-4
+    q = p.copy()
+    q[np.flatnonzero(~mask)[0]] = 2.0  # power where none was announced: a basis for all blocks
+    for _ in range(30):
+        fast.advance(q, H)
+        exact.advance(q, H)
+    assert fast.backend.inputs is None
+    assert np.abs(fast.power_block_temperatures() - exact.power_block_temperatures()).max() < 1e-4

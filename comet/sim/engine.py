@@ -130,6 +130,11 @@ class Simulation:
         self.n_cores = self.units.n_cores
         self.n_banks = self.units.n_banks
         self.n_logic = self.units.n_logic
+        # only cores, banks and logic cores ever carry power (fillers and spacers never): a
+        # reduced thermal basis needs the responses to those alone
+        set_powered = getattr(self.stepper, "set_powered", None)
+        if callable(set_powered):
+            set_powered(self.units.trace_idx)
         self._build_loop(run_dir)
         self._built = True
 

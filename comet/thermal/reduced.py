@@ -125,6 +125,8 @@ class ReducedOrder:
         self.lam = np.zeros(0)
         self.Br = np.zeros((0, self.B.shape[1]))  # V^T B
         self.ar = np.zeros(0)  # V^T b_amb
+        #: the power blocks the basis takes power in (None: all), the columns of Br
+        self.inputs: np.ndarray | None = None
         self.info: BuildInfo | None = None
         #: the step (s) the basis was built for
         self.h = 0.0
@@ -143,14 +145,17 @@ class ReducedOrder:
         return np.asarray(self._lu0.solve(f))
 
     # ------------------------------------------------------------------ the basis
-    def build(self, h: float, state: np.ndarray) -> BuildInfo:
-        """Build the basis for steps of about ``h`` seconds from the initial ``state`` (K)."""
+    def build(self, h: float, state: np.ndarray, powered: np.ndarray | None = None) -> BuildInfo:
+        """Build the basis for steps of about ``h`` seconds from the initial ``state`` (K),
+        for power in the blocks where ``powered`` is True (None: every block)."""
         import scipy.sparse.linalg as spla
 
         t0 = time.perf_counter()
         G, C = self.G, self.C
         n = len(C)
-        inputs = np.column_stack([self.B, self.b_amb, C * state])
+        self.inputs = None if powered is None else np.flatnonzero(powered).astype(np.int64)
+        B = self.B if self.inputs is None else self.B[:, self.inputs]
+        inputs = np.column_stack([B, self.b_amb, C * state])
         basis = _Basis(C, min(n, inputs.shape[1] * (len(initial_shifts(1.0)) + 3)))
         smax = SHIFT_RANGE / h
         lam1 = self._lambda_min()
@@ -193,7 +198,7 @@ class ReducedOrder:
                 break
         W = basis.W
         self.W, self.Z, self.lam = W, Z, lam
-        self.Br = Z.T @ np.asarray(self.B.T @ W).T
+        self.Br = Z.T @ np.asarray(B.T @ W).T  # the powered blocks' columns only
         self.ar = Z.T @ (W.T @ self.b_amb)
         self.h = h
         self.info = BuildInfo(basis.r, shifts, indicator, time.perf_counter() - t0, rounds)
@@ -329,12 +334,17 @@ class ReducedPropagator:
         self.d = np.exp(-h * lam)
         with np.errstate(divide="ignore", invalid="ignore"):
             self.g = np.where(lam > 0, -np.expm1(-h * lam) / np.where(lam > 0, lam, 1.0), h)
-        self.gBr = self.g[:, None] * rom.Br
+        self.gBr = np.ascontiguousarray(self.g[:, None] * rom.Br)
         self.gar = self.g * rom.ar
         self._buf = np.empty(len(lam))
+        self._inputs = rom.inputs
+        self._p = np.empty(rom.Br.shape[1])
 
     def step(self, z: np.ndarray, p: np.ndarray) -> np.ndarray:
-        """The reduced state after one step of block power ``p`` (W); ``z`` is updated."""
+        """The reduced state after one step of block power ``p`` (W, every block; those
+        outside the basis's inputs must be 0); ``z`` is updated."""
+        if self._inputs is not None:
+            p = np.take(p, self._inputs, out=self._p)
         np.matmul(self.gBr, p, out=self._buf)
         z *= self.d
         z += self._buf
@@ -347,5 +357,5 @@ class ReducedPropagator:
         rom = self.rom
         assert rom.W is not None and rom.Z is not None
         z, _ = rom.project(T)
-        z = self.d * z + self.g * (rom.Z.T @ (rom.W.T @ f))
+        z = self.d * z + self.g * (rom.Z.T @ (rom.W.T @ f))  # f outside the inputs: projected
         return rom.lift(z)

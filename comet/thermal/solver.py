@@ -139,6 +139,9 @@ class ThermalModel:
         self._reduced = self.backend.name == "reduced"
         self._z: np.ndarray | None = None
         self._rom_out: np.ndarray | None = None
+        self._powered: np.ndarray | None = None  # blocks that may carry power (None: all)
+        self._unpowered = np.zeros(0, dtype=np.int64)
+        self._unpowered_buf = np.zeros(0)
         if self._modal:
             self._setup_modal()
         self.set_temperature(config.init_temp)
@@ -240,6 +243,30 @@ class ThermalModel:
         self._Tp = None
         self._pl_hat = None
         self._z = None
+
+    def set_powered(self, mask: np.ndarray | None) -> None:
+        """Only the power blocks where ``mask`` is True will carry power (None: any). A hint
+        for the reduced-order model, whose basis then holds their responses alone; power in
+        another block later makes it rebuild the basis for every block."""
+        if mask is not None:
+            mask = np.asarray(mask, dtype=bool)
+            if mask.shape != (len(self.power_names),):
+                raise InputError(
+                    f"powered mask has shape {mask.shape}, expected ({len(self.power_names)},)"
+                )
+            if mask.all():
+                mask = None
+        self._powered = mask
+        self._unpowered = (
+            np.zeros(0, dtype=np.int64) if mask is None else np.flatnonzero(~mask).astype(np.int64)
+        )
+        self._unpowered_buf = np.zeros(self._unpowered.size)
+        if self._reduced:
+            rom: Any = self.backend
+            if rom.W is not None:
+                if self._z is not None:
+                    self.temperature = self.temperature  # the state as nodes, then a new basis
+                rom.W = None
 
     def save_state(self) -> Any:
         """A copy of the state in the back end's own form (cheap: no full node vector is
@@ -446,7 +473,7 @@ class ThermalModel:
         rom: Any = self.backend
         if rom.W is None or dt < 0.5 * rom.h:
             T = self.temperature
-            rom.build(dt, T)
+            rom.build(dt, T, self._powered)
             self._propagators.clear()
             self._rom_out = None
             z, dist = rom.project(T)
@@ -465,6 +492,11 @@ class ThermalModel:
     def _advance_reduced(self, prop: Any, p: np.ndarray) -> None:
         from comet.thermal.reduced import STATE_TOLERANCE
 
+        if self._unpowered.size:
+            np.take(p, self._unpowered, out=self._unpowered_buf)
+            if self._unpowered_buf.any():  # power where none was announced: every block
+                self.set_powered(None)
+                prop = self._reduced_propagator(prop.h)
         if self._z is None:
             # a state set from outside: in reduced coordinates, or a new basis that holds it
             T = self.temperature

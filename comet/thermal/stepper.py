@@ -178,6 +178,16 @@ class BuiltinStepper:
             slice(int(self.offsets[s]), int(self.offsets[s + 1])) for s in range(len(self.models))
         ]
 
+    def set_powered(self, indices: np.ndarray) -> None:
+        """Only the power blocks ``indices`` (of :attr:`power_names`) will ever carry power
+        (a hint: the reduced-order model then needs their responses alone)."""
+        idx = np.asarray(indices, dtype=np.int64)
+        for s, m in enumerate(self.models):
+            lo, hi = int(self.offsets[s]), int(self.offsets[s + 1])
+            mask = np.zeros(hi - lo, dtype=bool)
+            mask[idx[(idx >= lo) & (idx < hi)] - lo] = True
+            m.set_powered(mask)
+
     def prepare(self, dt: float, n_epochs: int | None = None) -> None:
         """Build the step of ``dt`` before the loop (:meth:`ThermalModel.prepare`): set-up,
         not the first epoch's cost; ``n_epochs`` lets a short run skip one-off costs."""
