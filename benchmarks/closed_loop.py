@@ -15,8 +15,9 @@ an epoch's time goes. The machine may be shared: the spread of the runs is print
         [--save benchmarks/results/closed_loop.md]
 
 ``--kinds`` takes any configuration the floorplan generator knows and defaults to all of them
-(``comet.floorplan.params.KINDS``: a ``chiplets`` configuration joins once the generator has
-it; per-kind ``--set`` overrides live in ``KIND_SETS``); ``--example`` another run config.
+(``comet.floorplan.params.KINDS``); per-kind ``--set`` overrides live in ``KIND_SETS``, and
+``chiplets`` runs the chiplet example (``examples/chiplets.toml``, its own policies:
+``KIND_EXAMPLE``); ``--example`` another run config for the others.
 Kinds in ``--slow-kinds`` are run for ``--slow-duration`` (a rate is measured, not a total;
 before the reduced-order step, 2.5d ran on the sparse solver at a few epochs per second).
 ``build s`` is ``Simulation.build`` (floorplans, networks, models); ``step set-up s`` the time
@@ -51,8 +52,15 @@ KIND_SETS: dict[str, list[str]] = {
 }
 
 
+#: kinds run from an example of their own (its policies) instead of the 16-core example
+KIND_EXAMPLE: dict[str, Path] = {"chiplets": ROOT / "examples" / "chiplets.toml"}
+
+
 def _overrides(kind: str, grid: str, duration: str) -> list[str]:
-    sets = KIND_SETS.get(kind, [f"architecture.kind={kind}"])
+    if kind in KIND_EXAMPLE:
+        sets: list[str] = []
+    else:
+        sets = KIND_SETS.get(kind, [f"architecture.kind={kind}"])
     return [*sets, f"architecture.grid={grid}", f"sim.duration={duration}"]
 
 
@@ -164,9 +172,10 @@ def main() -> None:
         for grid in grids:
             duration = args.slow_duration if kind in slow else args.duration
             ov = _overrides(kind, grid, duration)
+            ex = str(KIND_EXAMPLE.get(kind, example))
             runs: list[dict[str, Any]] = []
             for _ in range(args.repeat):
-                runs.append(_spawn(example, ov, False, args.timeout))
+                runs.append(_spawn(ex, ov, False, args.timeout))
                 if "error" in runs[-1]:  # a failed or timed-out case is not repeated
                     break
             ok = [r for r in runs if "error" not in r and r.get("loop_eps")]
@@ -189,7 +198,7 @@ def main() -> None:
             lines.append(row)
             print(row, flush=True)
             if args.profile and grid == args.profile_grid:
-                pr = _spawn(example, ov, True, args.timeout)
+                pr = _spawn(ex, ov, True, args.timeout)
                 profiles.append((f"{kind} {grid}", pr.get("profile", pr.get("error", ""))))
     report = "\n".join(lines)
     for label, text in profiles:

@@ -164,3 +164,25 @@ def test_powered_blocks_hint_and_power_elsewhere() -> None:
         exact.advance(q, H)
     assert fast.backend.inputs is None
     assert np.abs(fast.power_block_temperatures() - exact.power_block_temperatures()).max() < 1e-4
+
+
+def test_a_second_model_of_the_same_network_reuses_the_basis() -> None:
+    fast, _ = _pair()
+    fast.set_temperature(fast.config.init_temp)
+    fast.prepare(H)  # built, or taken from an earlier test's build of this network
+    again, exact = _pair()
+    again.set_temperature(again.config.init_temp)
+    again.prepare(H)
+    info = again.backend.info
+    assert info.reused and info.order == fast.backend.info.order
+    exact.set_temperature(exact.config.init_temp)
+    p = np.full(len(again.power_names), 1.0)
+    for _ in range(20):
+        again.advance(p, H)
+        exact.advance(p, H)
+    assert np.abs(again.power_block_temperatures() - exact.power_block_temperatures()).max() < 1e-4
+    # a state the cached basis does not hold gets a basis of its own
+    other, _ = _pair()
+    other.temperature = other.config.ambient + np.linspace(0.0, 30.0, other.n_nodes)
+    other.prepare(H)
+    assert not other.backend.info.reused

@@ -33,8 +33,10 @@ order r.
 
 from __future__ import annotations
 
+import hashlib
 import time
-from dataclasses import dataclass
+from collections import OrderedDict
+from dataclasses import dataclass, replace
 
 import numpy as np
 import scipy.sparse as sp
@@ -67,6 +69,11 @@ REDUCED_MIN_WORK = 5e8
 #: shifts added per round after the first
 SHIFTS_PER_ROUND = 3
 
+#: bases kept per process for reuse (a sweep's runs of one package build it once per worker):
+#: key -> (W, Z, lam, info); the oldest is dropped beyond :data:`CACHE_SIZE`
+_CACHE: OrderedDict[str, tuple[np.ndarray, np.ndarray, np.ndarray, BuildInfo]] = OrderedDict()
+CACHE_SIZE = 1
+
 
 def initial_shifts(smax: float) -> list[float]:
     """The first round's shifts (1/s): 0 (exact steady states), a log-spaced cover of the slow
@@ -92,6 +99,8 @@ class BuildInfo:
     seconds: float
     #: per round: shifts so far, order, estimated error, seconds since the start
     rounds: list[tuple[int, int, float, float]]
+    #: taken from this process's earlier build (``seconds`` is then the time to take it)
+    reused: bool = False
 
 
 class ReducedOrder:
@@ -145,16 +154,60 @@ class ReducedOrder:
         return np.asarray(self._lu0.solve(f))
 
     # ------------------------------------------------------------------ the basis
-    def build(self, h: float, state: np.ndarray, powered: np.ndarray | None = None) -> BuildInfo:
+    def _key(self, h: float, inputs: np.ndarray | None) -> str:
+        """What a basis depends on: the network, the powered blocks, the step and settings."""
+        d = hashlib.sha256()
+        for a in (self.G.data, self.G.indices, self.G.indptr, self.C, self.B, self.b_amb):
+            d.update(np.ascontiguousarray(a).tobytes())
+        d.update(b"all" if inputs is None else inputs.tobytes())
+        d.update(repr((h, self.tolerance, self.max_shifts, DEFLATION, SHIFT_RANGE)).encode())
+        return d.hexdigest()
+
+    def build(
+        self,
+        h: float,
+        state: np.ndarray,
+        powered: np.ndarray | None = None,
+        *,
+        reuse: bool = True,
+    ) -> BuildInfo:
         """Build the basis for steps of about ``h`` seconds from the initial ``state`` (K),
-        for power in the blocks where ``powered`` is True (None: every block)."""
+        for power in the blocks where ``powered`` is True (None: every block). With ``reuse``,
+        a basis this process built for the same network, blocks and step is taken when it
+        holds ``state`` (ambient, uniform and steady states always are)."""
+        t0 = time.perf_counter()
+        self.inputs = None if powered is None else np.flatnonzero(powered).astype(np.int64)
+        B = self.B if self.inputs is None else self.B[:, self.inputs]
+        key = self._key(h, self.inputs)
+        if reuse and key in _CACHE:
+            W, Z, lam, info = _CACHE[key]
+            self._set_basis(W, Z, lam, B, h)
+            if self.project(state)[1] <= STATE_TOLERANCE:
+                _CACHE.move_to_end(key)
+                self.info = replace(info, seconds=time.perf_counter() - t0, reused=True)
+                return self.info
+        info = self._build(h, state, B)
+        assert self.W is not None and self.Z is not None
+        _CACHE[key] = (self.W, self.Z, self.lam, info)
+        _CACHE.move_to_end(key)
+        while len(_CACHE) > CACHE_SIZE:
+            _CACHE.popitem(last=False)
+        return info
+
+    def _set_basis(
+        self, W: np.ndarray, Z: np.ndarray, lam: np.ndarray, B: np.ndarray, h: float
+    ) -> None:
+        self.W, self.Z, self.lam = W, Z, lam
+        self.Br = Z.T @ np.asarray(B.T @ W).T  # the powered blocks' columns only
+        self.ar = Z.T @ (W.T @ self.b_amb)
+        self.h = h
+
+    def _build(self, h: float, state: np.ndarray, B: np.ndarray) -> BuildInfo:
         import scipy.sparse.linalg as spla
 
         t0 = time.perf_counter()
         G, C = self.G, self.C
         n = len(C)
-        self.inputs = None if powered is None else np.flatnonzero(powered).astype(np.int64)
-        B = self.B if self.inputs is None else self.B[:, self.inputs]
         inputs = np.column_stack([B, self.b_amb, C * state])
         basis = _Basis(C, min(n, inputs.shape[1] * (len(initial_shifts(1.0)) + 3)))
         smax = SHIFT_RANGE / h
@@ -196,11 +249,7 @@ class ReducedOrder:
             chosen = [float(grid[i]) for i in peaks[:SHIFTS_PER_ROUND]]
             if not chosen:
                 break
-        W = basis.W
-        self.W, self.Z, self.lam = W, Z, lam
-        self.Br = Z.T @ np.asarray(B.T @ W).T  # the powered blocks' columns only
-        self.ar = Z.T @ (W.T @ self.b_amb)
-        self.h = h
+        self._set_basis(basis.W, Z, lam, B, h)
         self.info = BuildInfo(basis.r, shifts, indicator, time.perf_counter() - t0, rounds)
         return self.info
 
