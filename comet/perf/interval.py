@@ -220,24 +220,32 @@ class IntervalModel:
         tofc = np.full(1, -1, dtype=np.int64)
         z = np.zeros(1)
         probe.step(1e-3, z + 1e9, z, z, tofc, threads)  # _start_epoch; no thread runs
-        _advance_threads(
-            probe._run,
-            tofc,
-            probe._time_left,
-            probe._elapsed,
-            z + 1e9,
-            z,
-            self.stall_activity,
-            threads.sleeping,
-            threads.cpi,
-            threads.mpi,
-            threads.mlp,
-            threads.left,
-            threads.read_fraction,
-            threads.activity,
-            threads.executed,
-            probe.table,
-            probe._ended,
+        probe._pass(tofc, z + 1e9, z, threads)  # _advance_threads; no core runs
+
+    def _pass(
+        self, tofc: np.ndarray, freq: np.ndarray, t_mem: np.ndarray, threads: ThreadTable
+    ) -> int:
+        """One :func:`_advance_threads` pass over the cores marked in ``self._run``."""
+        return int(
+            _advance_threads(
+                self._run,
+                tofc,
+                self._time_left,
+                self._elapsed,
+                freq,
+                t_mem,
+                self.stall_activity,
+                threads.sleeping,
+                threads.cpi,
+                threads.mpi,
+                threads.mlp,
+                threads.left,
+                threads.read_fraction,
+                threads.activity,
+                threads.executed,
+                self.table,
+                self._ended,
+            )
         )
 
     def step(
@@ -281,25 +289,7 @@ class IntervalModel:
         for _ in range(10_000):  # phase boundaries crossed within one epoch
             if n_run == 0:
                 break
-            n_ended = _advance_threads(
-                run,
-                tofc,
-                time_left,
-                elapsed,
-                freq,
-                t_mem,
-                self.stall_activity,
-                threads.sleeping,
-                threads.cpi,
-                threads.mpi,
-                threads.mlp,
-                threads.left,
-                threads.read_fraction,
-                threads.activity,
-                threads.executed,
-                self.table,
-                ended,
-            )
+            n_ended = self._pass(tofc, freq, t_mem, threads)
             if n_ended == 0:
                 break
             cores = np.nonzero(ended)[0]
