@@ -142,6 +142,12 @@ def main() -> None:
         "--slow-duration", default="30ms", help="simulated time for sparse-solver kinds (30ms)"
     )
     parser.add_argument("--slow-kinds", default="", help="kinds run for --slow-duration (none)")
+    parser.add_argument(
+        "--solver",
+        default="auto",
+        help="sim.solver of every run (auto: per-cell networks take the reduced-order step "
+        "unless the run is too short to repay it)",
+    )
     parser.add_argument("--repeat", type=int, default=5, help="runs per case (median of)")
     parser.add_argument("--timeout", type=float, default=1800, help="seconds per run")
     parser.add_argument("--profile", action="store_true", help="one profiled run per kind")
@@ -172,6 +178,8 @@ def main() -> None:
         for grid in grids:
             duration = args.slow_duration if kind in slow else args.duration
             ov = _overrides(kind, grid, duration)
+            if args.solver != "auto":
+                ov.append(f"sim.solver={args.solver}")
             ex = str(KIND_EXAMPLE.get(kind, example))
             runs: list[dict[str, Any]] = []
             for _ in range(args.repeat):

@@ -128,7 +128,7 @@ def test_short_runs_take_the_exact_sparse_step() -> None:
 
 def test_closed_loop_on_the_reduced_step_matches_the_sparse_one() -> None:
     cfg = tiny(
-        sim={"duration": "400ms"},
+        sim={"duration": "400ms", "snapshot_every": "20ms"},
         architecture={"kind": "2.5d", "cores": "2x2", "banks": "2x2x2", "grid": "12x12"},
     )
     runs = {}
@@ -142,6 +142,11 @@ def test_closed_loop_on_the_reduced_step_matches_the_sparse_one() -> None:
     a, b = runs["reduced"].temperature, runs["sparse"].temperature
     assert a.shape == b.shape and len(a) == 400
     assert float(np.abs(a.to_numpy() - b.to_numpy()).max()) <= 1e-4
+    # grid snapshots: the reduced states lifted in batches (comet.sim.loop.SNAPSHOT_BATCH)
+    ra, rb = runs["reduced"], runs["sparse"]
+    np.testing.assert_allclose(ra.grid_times, rb.grid_times)
+    assert len(ra.grid_times) == 20 and ra.grids.shape == rb.grids.shape
+    assert float(np.abs(ra.grids - rb.grids).max()) <= 1e-3
 
 
 def test_powered_blocks_hint_and_power_elsewhere() -> None:

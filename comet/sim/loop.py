@@ -35,6 +35,12 @@ if TYPE_CHECKING:
 
 __all__ = ["EpochLoop", "PowerSource", "Recorder", "Recorders", "grid_snapshot"]
 
+#: grid snapshots of a stepper that can defer them (``snapshot_state`` + ``grids_of``) are
+#: kept as state copies and turned into layer maps this many at a time: a reduced-order state
+#: is lifted to the grid by one matrix product for the whole batch instead of one streaming
+#: pass over the basis per snapshot
+SNAPSHOT_BATCH = 16
+
 KELVIN = 273.15
 ProgressCallback = Callable[[int, int, float], None]
 
@@ -206,6 +212,31 @@ class EpochLoop:
         n_power = len(stepper.power_names)
         self._T = np.zeros(n_power)  # K, block temperatures of the last epoch
         self._T_iter = np.zeros(n_power)
+        self._deferred = callable(getattr(stepper, "snapshot_state", None)) and callable(
+            getattr(stepper, "grids_of", None)
+        )
+        self._snaps: list[tuple[float, Any]] = []  # (time, state) of deferred snapshots
+
+    def _snapshot(self, time_s: float) -> None:
+        if not self._deferred:
+            grids = self.stepper.grids()
+            if grids:
+                self.recorders.grid(time_s, grids)
+            return
+        self._snaps.append((time_s, self.stepper.snapshot_state()))  # type: ignore[attr-defined]
+        if len(self._snaps) >= SNAPSHOT_BATCH:
+            self.flush_snapshots()
+
+    def flush_snapshots(self) -> None:
+        """Record the deferred grid snapshots (before a checkpoint, at the end)."""
+        if not self._snaps:
+            return
+        times = [t for t, _ in self._snaps]
+        states = [st for _, st in self._snaps]
+        self._snaps = []
+        for t, grids in zip(times, self.stepper.grids_of(states), strict=True):  # type: ignore[attr-defined]
+            if grids:
+                self.recorders.grid(t, grids)
 
     def thermal_step(self) -> np.ndarray:
         """Advance the stepper one epoch with the source's power; returns the epoch's block
@@ -258,12 +289,11 @@ class EpochLoop:
                 self.epochs_done = i + 1
                 source.account(k, t0)
                 if snap and round(r1 / dt) % snap == 0:  # on the recorders' clock
-                    grids = self.stepper.grids()
-                    if grids:
-                        rec.grid(r1, grids)
+                    self._snapshot(r1)
                 done = source.end(k)
                 self.at_boundary = True
                 if ck and (i + 1) % ck == 0 and i + 1 < n and not done:
+                    self.flush_snapshots()
                     self.checkpoint()  # type: ignore[misc]
                 if progress is not None and ((i + 1) % every == 0 or i + 1 == n):
                     progress(i + 1, n, r1)
@@ -272,6 +302,7 @@ class EpochLoop:
                         progress(i + 1, n, r1)
                     break
         finally:
+            self.flush_snapshots()
             self.loop_time_s = time.perf_counter() - start
         return self.epochs_done
 

@@ -638,6 +638,33 @@ class ThermalModel:
             raise InputError("grid temperatures need the grid model", hint="-model_type grid")
         return T[: g.n_grid_nodes].reshape(g.n_layers, g.rows, g.cols).copy()
 
+    def grid_temperatures_of(self, states: Sequence[Any]) -> list[np.ndarray]:
+        """:meth:`grid_temperatures` of several states saved by :meth:`save_state` (None: the
+        current state); reduced-order states are lifted together, one product for all."""
+        g = self.network.grid
+        if g is None:
+            raise InputError("grid temperatures need the grid model", hint="-model_type grid")
+        out: list[np.ndarray | None] = [None] * len(states)
+        reduced = [j for j, st in enumerate(states) if st is not None and st[0] == "reduced"]
+        if reduced:
+            rom: Any = self.backend
+            Zs = np.column_stack([states[j][1] for j in reduced])
+            ng = g.n_grid_nodes
+            T = np.asarray(rom.W[:ng] @ (rom.Z @ Zs))
+            for col, j in enumerate(reduced):
+                out[j] = T[:, col].reshape(g.n_layers, g.rows, g.cols).copy()
+        for j, st in enumerate(states):
+            if out[j] is not None:
+                continue
+            if st is None:
+                out[j] = self.grid_temperatures()
+            else:
+                saved = self.save_state()
+                self.restore_state(st)
+                out[j] = self.grid_temperatures()
+                self.restore_state(saved)
+        return [o for o in out if o is not None]
+
     def package_temperatures(self, T: np.ndarray | None = None) -> np.ndarray:
         T = self.temperature if T is None else T
         return T[self.n_nodes - self.network.package.n_nodes :].copy()

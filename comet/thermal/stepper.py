@@ -232,14 +232,30 @@ class BuiltinStepper:
         self._T[:] = T
 
     def grids(self) -> list[LayerGrids] | None:
-        out = []
-        for name, m in zip(self._stack_names, self.models, strict=True):
-            if m.network.grid is None:
-                return None
-            g = m.grid_temperatures()
-            names = list(m.layer_names)[: g.shape[0]]
-            names += [f"layer{i}" for i in range(len(names), g.shape[0])]
-            out.append(LayerGrids(name, tuple(names), g))
+        return self.grids_of([None])[0]
+
+    def snapshot_state(self) -> Any:
+        """A cheap copy of the state for a grid snapshot made later (:meth:`grids_of`)."""
+        return [m.save_state() for m in self.models]
+
+    def grids_of(self, states: Sequence[Any]) -> list[list[LayerGrids] | None]:
+        """The layer maps of each saved state (None: the current one), all at once: a
+        reduced-order model lifts the whole batch with one product."""
+        if any(m.network.grid is None for m in self.models):
+            return [None] * len(states)
+        per_model = [
+            m.grid_temperatures_of([None if st is None else st[k] for st in states])
+            for k, m in enumerate(self.models)
+        ]
+        out: list[list[LayerGrids] | None] = []
+        for j in range(len(states)):
+            snap = []
+            for name, m, maps in zip(self._stack_names, self.models, per_model, strict=True):
+                g = maps[j]
+                names = list(m.layer_names)[: g.shape[0]]
+                names += [f"layer{i}" for i in range(len(names), g.shape[0])]
+                snap.append(LayerGrids(name, tuple(names), g))
+            out.append(snap)
         return out
 
     def close(self) -> None:
