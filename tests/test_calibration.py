@@ -262,3 +262,36 @@ def test_fitted_profiles_load_as_comet_profiles() -> None:
     for name in ("compute", "mixed", "stream", "chase"):
         (phase,) = profiles[name].phases
         assert 0 < phase.activity <= 1 and phase.cpi > 0
+
+
+def test_shipped_defaults_are_the_recorded_fit() -> None:
+    """cores.c_eff / stall_activity and the built-in profiles are the fit of the record
+    (benchmarks/results/calibration.*), rounded."""
+    import re
+    import tomllib
+
+    from comet.config import CoresConfig
+    from comet.perf.workloads import builtin_profiles
+
+    header, _ = read_table(RECORD)
+    line = next(h for h in header if h.startswith("comet calibrated"))
+    c_eff, stall = (
+        float(x) for x in re.findall(r"c_eff ([0-9.e+-]+) F, stall_activity ([0-9.e+-]+)", line)[0]
+    )
+    cores = CoresConfig()
+    assert cores.c_eff == pytest.approx(c_eff, rel=0.01)
+    assert cores.stall_activity == pytest.approx(stall, abs=0.005)
+    fitted = tomllib.loads(RECORD.with_suffix(".profiles.toml").read_text())["profiles"]
+    builtin = builtin_profiles()
+    for name, program in (
+        ("compute", "compute"),
+        ("mixed", "mixed"),
+        ("memory", "stream"),
+        ("chase", "chase"),
+    ):
+        (phase,) = builtin[name].phases
+        (want,) = fitted[program]["phases"]
+        for key in ("cpi", "mpki", "read_fraction", "mlp", "activity"):
+            if name == "compute" and key in ("read_fraction", "mlp"):
+                continue  # no DRAM traffic: the values do not matter
+            assert getattr(phase, key) == pytest.approx(want[key], rel=0.02, abs=1e-9), (name, key)
