@@ -45,7 +45,9 @@ from pathlib import Path
 from comet.calibration import (
     Measured,
     fit_core,
+    fit_idle,
     fit_phase,
+    idle_rows,
     measured,
     predict,
     table_rows,
@@ -160,15 +162,17 @@ def record(pair: Pair, root: Path, cc: str, work: Path, reuse: bool) -> Path:
 
 def simulate(
     pair: Pair, trace: Path, root: Path, mcpat: Path, work: Path, args: argparse.Namespace,
-    f_hz: float, v: float, n_cores: int,
+    f_hz: float, v: float, n_cores: int, idle_cores: int = 0,
 ) -> tuple[Measured, dict]:  # fmt: skip
-    """Sniper + McPAT on one pair, ``n_cores`` copies of the program (reused with --reuse when
-    the run's parameters match)."""
-    run_dir = work / f"{pair.program}-{n_cores}c-{round(f_hz / 1e6)}MHz"
+    """Sniper + McPAT on one pair, ``n_cores`` copies of the program and ``idle_cores`` cores
+    without a thread (reused with --reuse when the run's parameters match)."""
+    tag = f"-idle{idle_cores}" if idle_cores else ""
+    run_dir = work / f"{pair.program}-{n_cores}c{tag}-{round(f_hz / 1e6)}MHz"
     stamp = run_dir / "calibration.json"
     want = {"trace_bytes": trace.stat().st_size, "f_hz": f_hz, "v": v,
             "duration_s": args.duration_s, "warmup_s": args.warmup_s, "banks": args.banks,
-            "overrides": list(args.overrides), "cores": n_cores}  # fmt: skip
+            "overrides": list(args.overrides), "cores": n_cores,
+            "idle_cores": idle_cores}  # fmt: skip
     if not (args.reuse and stamp.is_file() and json.loads(stamp.read_text()) == want):
         if run_dir.exists():
             shutil.rmtree(run_dir)
@@ -177,7 +181,7 @@ def simulate(
         os.environ["PATH"] = _env()["PATH"]
         try:
             run_sniper_point(root / "run-sniper", run_dir, [str(trace)] * n_cores, f_hz, v,
-                             args.duration_s, interval_s=args.warmup_s,
+                             args.duration_s, interval_s=args.warmup_s, idle_cores=idle_cores,
                              extra=[x for g in (*args.overrides,
                                                 f"perf_model/dram/bank_stats/banks={args.banks}")
                                     for x in ("-g", g)])  # fmt: skip
@@ -192,7 +196,8 @@ def simulate(
     _, raw = mcpat_samples(run_dir, root, mcpat, voltage=v, partial=part,
                            out_prefix=run_dir / "comet-mcpat-window")  # fmt: skip
     print(f"  mcpat {pair.program} x{n_cores}: {time.monotonic() - t0:.0f} s", file=sys.stderr)
-    return measured(raw, v=v), raw
+    busy = {**raw, "cores": raw["cores"][:n_cores]}
+    return measured(busy, v=v), raw
 
 
 #: the counters comet.calibration reads (--save-raw keeps only these: small test data)
@@ -260,6 +265,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--fit-cores", type=int, default=None,
                     help="the runs the calibrated profiles come from (default: the largest "
                     "--cores, CoMeT's default study runs 4 copies)")  # fmt: skip
+    ap.add_argument("--no-idle", action="store_true",
+                    help="skip the idle-core run (compute on one core, one core without a "
+                    "thread: McPAT's power of an idle core, cores.idle_activity)")  # fmt: skip
     ap.add_argument("--save-raw", default=None,
                     help="also write each run's trimmed McPAT-driver output here "
                     "(<program>-<cores>c.json; the tests' data)")  # fmt: skip
@@ -315,6 +323,26 @@ def main(argv: list[str] | None = None) -> int:
         except InputError as err:
             print(f"error: {err}", file=sys.stderr)
             return 1
+    idle = None
+    if not args.no_idle:
+        pair = next((p for p in pairs if p.program == "compute"), pairs[0])
+        print(f"idle core beside {pair.program}", file=sys.stderr)
+        try:
+            trace = record(pair, root, cc, work, args.reuse)
+            _, raw = simulate(pair, trace, root, mcpat, work, args, f_hz, v, 1, idle_cores=1)
+        except InputError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 1
+        if float(raw["stats"]["performance_model.instruction_count"][1]) != 0:
+            print("error: the idle core executed instructions", file=sys.stderr)
+            return 1
+        c1 = raw["cores"][1]
+        idle = (c1["core_w"] + c1.get("l2_w", 0.0), c1["core_leak_w"] + c1.get("l2_leak_w", 0.0),
+                raw.get("temperature_k") or 330.0, pair.program)  # fmt: skip
+        if args.save_raw:
+            (Path(args.save_raw) / f"idle-beside-{pair.program}.json").write_text(
+                json.dumps(trimmed(raw), indent=0) + "\n"
+            )
     fit_runs = [(p, m) for p, n, m in meas if n == fit_n]
     fitted = {p.program: fit_phase(m, t_mem) for p, m in fit_runs}
     # with one program, stall_activity stays comet's default and only c_eff is fitted
@@ -331,6 +359,11 @@ def main(argv: list[str] | None = None) -> int:
                     f_hz, v, t_mem, cores.c_eff, cores.stall_activity, t_k)  # fmt: skip
         c = predict(fitted[p.program], f_hz, v, t_mem, c_eff, stall, t_k)
         rows += table_rows(p.profile, p.program, m, b, c, cores=n)
+    idle_act = None
+    if idle is not None:
+        idle_act = fit_idle(idle[0], f_hz, v, c_eff)
+        rows += idle_rows(idle[0], idle[1], f_hz, v, idle[2], (cores.c_eff, cores.idle_activity),
+                          (c_eff, idle_act), cores=2)  # fmt: skip
     temps = sorted({m.temperature_k for _, _, m in meas if m.temperature_k})
     header = [
         "comet calibration against Sniper + McPAT (issue 12); made by benchmarks/calibration.py",
@@ -348,7 +381,14 @@ def main(argv: list[str] | None = None) -> int:
         f"{cores.stall_activity:g}, t_mem {t_mem * 1e9:g} ns (memory.ddr.latency)",
         f"comet calibrated: phases fitted to the {fit_n}-core runs, c_eff {c_eff:.4g} F, "
         f"stall_activity {stall:.4g} ({'NNLS over them' if hold is None else 'held'}); "
-        "cores: copies of the program per run (per-core means; DRAM counters of the run / cores)",
+        "cores: copies of the program per run (per-core means; DRAM counters of the run / cores)"
+        + (
+            f"; idle: a core without a thread beside one running {idle[3]} (cores 2), "
+            f"calibrated idle_activity {idle_act:.4g} (cores.idle_activity "
+            f"{cores.idle_activity:g} built in)"
+            if idle is not None
+            else ""
+        ),  # fmt: skip
         "programs: "
         + "; ".join(
             f"{p.program} = {p.source} {' '.join(p.args)} ({p.what})" for p in pairs
@@ -366,7 +406,7 @@ def main(argv: list[str] | None = None) -> int:
 
     write_atomic(prof_out, _profiles_toml(fitted, header))
     print(f"wrote {out} and {prof_out}")
-    print(f"fitted: c_eff {c_eff:.4g} F, stall_activity {stall:.4g}")
+    print(f"fitted: c_eff {c_eff:.4g} F, stall_activity {stall:.4g}, idle_activity {idle_act}")
     for p, _ in fit_runs:
         print(
             f"  {p.program:8s} " + ", ".join(f"{k} {x:.4g}" for k, x in fitted[p.program].items())

@@ -23,6 +23,8 @@ the numbers comet's built-in models produce, and back:
   DRAM stall time per instruction); :func:`fit_core` fits ``c_eff`` and ``stall_activity``
   (non-negative least squares of McPAT's dynamic power over the programs) and each
   program's phase ``activity``.
+- :func:`fit_idle` gives ``idle_activity`` from McPAT's dynamic power of a core without a
+  thread (:func:`idle_rows` its table rows).
 - :func:`table_rows` / :func:`write_table` lay the comparison out as CSV with a provenance
   header; :func:`read_table` reads it back.
 """
@@ -51,7 +53,9 @@ __all__ = [
     "Measured",
     "Predicted",
     "fit_core",
+    "fit_idle",
     "fit_phase",
+    "idle_rows",
     "measured",
     "predict",
     "read_table",
@@ -382,6 +386,53 @@ def table_rows(
             }
         )
     return out
+
+
+def idle_rows(
+    dyn_w: float,
+    mcpat_leak_w: float,
+    f_hz: float,
+    v: float,
+    t_k: float,
+    builtin: tuple[float, float],
+    calibrated: tuple[float, float] | None,
+    cores: int = 1,
+) -> list[dict[str, Any]]:
+    """The table's power rows of a core without a thread (McPAT's ``Runtime Dynamic`` of an
+    idle core beside a busy one): comet's idle core draws ``c_eff V^2 f idle_activity`` plus
+    CoMeT's leakage; ``builtin`` / ``calibrated`` are ``(c_eff, idle_activity)``."""
+    leak = float(comet_core_leakage(np.array(t_k), np.array(v), np.array(0.0)))
+
+    def dyn(p: tuple[float, float] | None) -> float:
+        return math.nan if p is None else p[0] * v * v * f_hz * p[1]
+
+    out = []
+    for name, ref, b, c in (
+        ("power", dyn_w + leak, dyn(builtin) + leak, dyn(calibrated) + leak),
+        ("dynamic", dyn_w, dyn(builtin), dyn(calibrated)),
+        ("leakage", leak, leak, leak),
+        ("mcpat_leakage", mcpat_leak_w, leak, leak),
+    ):
+        out.append(
+            {
+                "cores": cores,
+                "profile": "idle",
+                "program": "(no thread)",
+                "metric": name,
+                "unit": "W",
+                "sniper_mcpat": ref,
+                "comet_builtin": b,
+                "builtin_ratio": _ratio(b, ref),
+                "comet_calibrated": c,
+                "calibrated_ratio": _ratio(c, ref),
+            }
+        )
+    return out
+
+
+def fit_idle(dyn_w: float, f_hz: float, v: float, c_eff_f: float) -> float:
+    """``idle_activity`` that gives an idle core McPAT's dynamic power ``dyn_w`` (0..1)."""
+    return min(max(dyn_w / (c_eff_f * v * v * f_hz), 0.0), 1.0)
 
 
 def _fmt(x: Any) -> str:

@@ -111,9 +111,11 @@ SOURCES: tuple[Source, ...] = (
     ),
     Source(
         "cores.idle_activity",
-        0.0,
-        "comet's choice: an idle core is clock-gated and only leaks (McPAT would give it "
-        "some clock-tree power)",
+        0.19,
+        "calibrated against Sniper 8.1 + McPAT 1.3, a core without a thread beside one running "
+        "benchmarks/calibration/compute.c (CoMeT's gainestown at 3.6 GHz / 1.32 V, 22 nm): "
+        "McPAT's Runtime Dynamic of the idle core (0.73 W: McPAT does not clock-gate it, and "
+        f"CoMeT feeds that power to HotSpot) / (c_eff V^2 f) = 0.188, rounded, see {_CAL}",
     ),
     Source(
         "cores.leakage",

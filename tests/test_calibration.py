@@ -209,6 +209,7 @@ def test_shipped_record_is_complete_and_consistent() -> None:
     ):
         assert word in text
     pairs = {(r["profile"], r["program"], r["cores"]) for r in rows}
+    assert ("idle", "(no thread)", 2) in pairs
     assert {
         ("compute", "compute"),
         ("mixed", "mixed"),
@@ -217,7 +218,10 @@ def test_shipped_record_is_complete_and_consistent() -> None:
     } <= {p[:2] for p in pairs}
     for pair in pairs:
         mine = {r["metric"]: r for r in rows if (r["profile"], r["program"], r["cores"]) == pair}
-        assert set(mine) == {x[0] for x in METRICS}
+        if pair[0] == "idle":  # a core without a thread: its power only
+            assert set(mine) == {"power", "dynamic", "leakage", "mcpat_leakage"}
+        else:
+            assert set(mine) == {x[0] for x in METRICS}
         assert mine["power"]["sniper_mcpat"] == pytest.approx(
             mine["dynamic"]["sniper_mcpat"] + mine["leakage"]["sniper_mcpat"], rel=1e-3
         )
@@ -281,6 +285,8 @@ def test_shipped_defaults_are_the_recorded_fit() -> None:
     cores = CoresConfig()
     assert cores.c_eff == pytest.approx(c_eff, rel=0.01)
     assert cores.stall_activity == pytest.approx(stall, abs=0.005)
+    idle = float(re.findall(r"calibrated idle_activity ([0-9.e+-]+)", line)[0])
+    assert cores.idle_activity == pytest.approx(idle, abs=0.005)
     fitted = tomllib.loads(RECORD.with_suffix(".profiles.toml").read_text())["profiles"]
     builtin = builtin_profiles()
     for name, program in (
@@ -295,3 +301,24 @@ def test_shipped_defaults_are_the_recorded_fit() -> None:
             if name == "compute" and key in ("read_fraction", "mlp"):
                 continue  # no DRAM traffic: the values do not matter
             assert getattr(phase, key) == pytest.approx(want[key], rel=0.02, abs=1e-9), (name, key)
+
+
+def test_idle_core_power() -> None:
+    """A core without a thread beside one running compute: McPAT gives it dynamic power
+    (clock network), which fit_idle turns into cores.idle_activity."""
+    from comet.calibration import fit_idle, idle_rows
+
+    raw = _raw("idle-beside-compute")
+    assert raw["stats"]["performance_model.instruction_count"][1] == 0
+    busy, idle = raw["cores"]
+    assert 0 < idle["core_w"] < busy["core_w"]
+    a = fit_idle(idle["core_w"], F, V, 0.62e-9)
+    assert 0 < a < 1
+    assert 0.62e-9 * V * V * F * a == pytest.approx(idle["core_w"])
+    rows = {r["metric"]: r for r in idle_rows(idle["core_w"], idle["core_leak_w"], F, V, 330.0,
+                                                (1e-9, 0.0), (0.62e-9, a), cores=2)}  # fmt: skip
+    assert rows["dynamic"]["comet_builtin"] == 0.0
+    assert rows["dynamic"]["calibrated_ratio"] == pytest.approx(1.0)
+    assert rows["power"]["sniper_mcpat"] == pytest.approx(
+        idle["core_w"] + rows["leakage"]["sniper_mcpat"]
+    )

@@ -61,7 +61,11 @@ def test_tiny_calibration_of_the_chase(tmp_path: Path) -> None:
     assert "sniper chase x1" in proc.stderr
     header, rows = read_table(out)
     assert any("McPAT (version 1.3" in h for h in header)
-    by = {r["metric"]: r for r in rows}
+    by = {r["metric"]: r for r in rows if r["profile"] != "idle"}
+    idle = {r["metric"]: r for r in rows if r["profile"] == "idle"}
+    # a core without a thread: McPAT still charges its clock network, fitted exactly
+    assert 0 < idle["dynamic"]["sniper_mcpat"] < by["dynamic"]["sniper_mcpat"]
+    assert idle["dynamic"]["calibrated_ratio"] == pytest.approx(1.0, rel=1e-6)
     # one dependent DRAM miss per 6-instruction loop step, reads only, a latency-bound core
     assert by["dram_apki"]["sniper_mcpat"] == pytest.approx(1e3 / 6, rel=0.02)
     assert by["read_fraction"]["sniper_mcpat"] == pytest.approx(1.0, abs=0.01)
