@@ -470,10 +470,12 @@ class CoresConfig(_Section):
     f_init: Frequency | None = None
     # CoMeT scripts/energystats.py:23 (22 nm DVFS table)
     voltage: VoltageConfig = Field(default_factory=VoltageConfig)
-    # comet's choice, not calibrated (c_eff, stall/idle activity): see comet.sources
-    c_eff: Annotated[Capacitance, Field(le=1e-6)] = 1.0e-9
-    stall_activity: Fraction = 0.25
-    idle_activity: Fraction = 0.0
+    # calibrated against Sniper 8.1 + McPAT 1.3 (McPAT's per-core dynamic power of four
+    # programs, and of a core without a thread, on CoMeT's 2x2 gainestown at 3.6 GHz; see
+    # benchmarks/results/calibration.csv and comet.sources)
+    c_eff: Annotated[Capacitance, Field(le=1e-6)] = 0.62e-9
+    stall_activity: Fraction = 0.23
+    idle_activity: Fraction = 0.19
     # CoMeT temperature.c:686 x Vdd/1.2; dvfs_latency: CoMeT base.cfg:315
     leakage: str = "comet"
     leakage_scale: float = Field(default=1.0, ge=0, le=1e3)

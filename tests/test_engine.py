@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from comet.perf.workloads import builtin_profiles
 from comet.policies.base import PolicyError
 from comet.sim.engine import Simulation, replay
 from comet.sim.results import Run
@@ -294,8 +295,10 @@ def test_makespan_and_stop_when_done(tmp_path: Path) -> None:
     s = run.summary
     assert s["epochs"] < 10
     assert s["jobs"]["completed"] == 2
-    # 1e7 instructions at 4 GHz and CPI 0.8 (plus a few DRAM misses): ~2 ms each
-    assert s["makespan_s"] == pytest.approx(3e-3 + 2.0e-3, rel=0.05)
+    # 1e7 instructions at 4 GHz of the compute profile (no DRAM misses): 1e7 cpi / f each
+    (ph,) = builtin_profiles()["compute"].phases
+    assert ph.mpki == 0
+    assert s["makespan_s"] == pytest.approx(3e-3 + 1e7 * ph.cpi / 4e9, rel=0.05)
 
 
 class _Boom:

@@ -63,21 +63,22 @@ def test_one_epoch_matches_the_formula() -> None:
     f = np.array([3e9, 1e9])
     t_mem = np.array([30e-9, 30e-9])
     model.step(1e-3, f, t_mem, np.zeros(2), np.array([0, -1]), table)
-    cpi, mpi, mlp = 1.0, 5e-3, 1.5
+    (ph,) = builtin_profiles()["mixed"].phases  # the formula with the profile's own values
+    cpi, mpi, mlp = ph.cpi, ph.mpki / 1e3, ph.mlp
     tau = cpi / 3e9 + mpi * 30e-9 / mlp
     assert model.instructions[0] == pytest.approx(1e-3 / tau)
     assert model.instructions[1] == 0.0  # idle core
     assert model.compute_time[0] + model.memory_time[0] == pytest.approx(1e-3)
     assert model.reads[0] + model.writes[0] == pytest.approx(model.instructions[0] * mpi)
-    assert model.reads[0] / (model.reads[0] + model.writes[0]) == pytest.approx(0.7)
+    assert model.reads[0] / (model.reads[0] + model.writes[0]) == pytest.approx(ph.read_fraction)
     util = model.utilization(1e-3)
     assert util[0] == pytest.approx((cpi / 3e9) / tau)
     stack = model.cpi_stack(f)
     assert stack["compute"][0] == pytest.approx(cpi)
     assert stack["memory"][0] == pytest.approx(mpi * 30e-9 / mlp * 3e9)
     assert np.isnan(stack["compute"][1])
-    # activity: computing at 0.9, stalls at 0.25 of it
-    expect = 0.9 * (model.compute_time[0] + 0.25 * model.memory_time[0])
+    # activity: computing at the phase's activity, stalls at 0.25 of it
+    expect = ph.activity * (model.compute_time[0] + 0.25 * model.memory_time[0])
     assert model.active_time[0] == pytest.approx(expect)
 
 

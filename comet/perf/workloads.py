@@ -1,7 +1,8 @@
 """Workloads: profiles (phases of instructions or sleep), jobs, arrivals, thread state.
 
 Built-in profiles live in ``comet/perf/data/profiles.toml`` (``compute``, ``memory``, ``mixed``,
-``phased``, ``idle``; ``compute-bound``, ``memory-bound``, ``phase-changing`` are aliases).
+``chase``, ``phased``, ``idle``; ``compute-bound``, ``memory-bound``, ``phase-changing`` are
+aliases); the first four are calibrated against Sniper + McPAT (``benchmarks/calibration.py``).
 A job has ``threads`` identical threads of one profile; jobs arrive at fixed times or as an open
 system (uniform, Poisson or explicit arrival times, seeded) like CoMeT's open scheduler
 (``scheduler/open``: ``distribution``, ``arrivalInterval``, ``explicitArrivalTimes``) and leave

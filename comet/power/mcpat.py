@@ -114,12 +114,14 @@ def run_sniper_point(
     config: str = "gainestown",
     interval_s: float | None = None,
     idle_cores: int = 0,
+    extra: Sequence[str] = (),
 ) -> Path:
     """A fixed-operating-point Sniper run of a trace mix (one core per trace) for ``duration_s``
     simulated seconds (Sniper's ``stop-by-time`` script), with ``power/vdd`` = ``v``; with
     ``interval_s``, Sniper's ``periodic-stats`` script also writes its statistics every that
     long (markers :func:`interval_markers`), for one McPAT sample per interval. ``idle_cores``
-    more cores without a thread give samples of a core's power without events."""
+    more cores without a thread give samples of a core's power without events. ``extra``:
+    more ``run-sniper`` arguments (e.g. ``-g perf_model/dram/bank_stats/banks=8``)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     cmd = [
@@ -127,6 +129,7 @@ def run_sniper_point(
         "-g", f"perf_model/core/frequency={f_hz / 1e9:.6g}", "-g", f"power/vdd={v:.6g}",
         "-s", f"stop-by-time:{round(duration_s * 1e9)}",
         *(["-s", f"periodic-stats:{round(interval_s * 1e9)}"] if interval_s else []),
+        *extra,
         f"--traces={','.join(str(Path(t).resolve()) for t in traces)}", "--sim-end=last",
     ]  # fmt: skip
     with open(out / "sniper.log", "wb") as log:

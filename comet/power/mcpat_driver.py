@@ -8,11 +8,14 @@ two changes made here, not in Sniper: the McPAT binary is the given one, and pow
 switched off in the XML (McPAT 1.3 spins for more than 10 minutes with it on). Printed: per
 core, McPAT's ``Runtime Dynamic`` of the core and of its private L2 (W) and the Sniper
 statistics comet's event rates are computed from, plus the interval's length (s) and each
-core's frequency and supply voltage from the run's configuration.
+core's frequency and supply voltage from the run's configuration; also each core's and L2's
+leakage (``Subthreshold Leakage`` + ``Gate Leakage``, W, power gating off), the temperature
+Sniper's front end gave McPAT (K) and McPAT's version line (for calibration records).
 """
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -59,6 +62,20 @@ def main(argv):
             if obj in ("performance_model", "interval_timer", "L1-D", "L1-I", "L2", "L3",
                        "branch_predictor", "dram"):  # fmt: skip
                 keep[key] = value
+    temperature = None
+    if os.path.exists(out + ".xml"):
+        with open(out + ".xml") as fh:
+            hit = re.search(r'name="temperature" value="([0-9.]+)"', fh.read())
+        temperature = float(hit.group(1)) if hit else None
+    version = None
+    if os.path.exists(out + ".txt"):
+        with open(out + ".txt", errors="replace") as fh:
+            hit = re.search(r"McPAT \(version [^)]*\)", fh.read())
+        version = hit.group(0) if hit else None
+
+    def leak(unit):
+        return unit.get("Subthreshold Leakage", 0.0) + unit.get("Gate Leakage", 0.0)
+
     l2 = power.get("L2", [])
     cores = []
     for c in range(ncores):
@@ -66,11 +83,14 @@ def main(argv):
         cores.append({
             "core_w": core["Runtime Dynamic"],
             "l2_w": l2[c]["Runtime Dynamic"] if len(l2) == ncores else 0.0,
+            "core_leak_w": leak(core),
+            "l2_leak_w": leak(l2[c]) if len(l2) == ncores else 0.0,
             "f_hz": 1e9 * float(sniper_config.get_config(cfg, "perf_model/core/frequency", c)),
             "v": float(sniper_config.get_config(cfg, "power/vdd", c)) if "power/vdd" in cfg
             else None,
         })  # fmt: skip
-    json.dump({"seconds": seconds, "cores": cores, "stats": keep}, sys.stdout)
+    json.dump({"seconds": seconds, "cores": cores, "stats": keep, "temperature_k": temperature,
+               "mcpat_version": version}, sys.stdout)  # fmt: skip
 
 
 if __name__ == "__main__":

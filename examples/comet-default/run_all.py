@@ -71,9 +71,10 @@ def _maps(run: Any) -> tuple[tuple[str, Any], tuple[str, Any]]:
     """The last grid snapshot's core layer and hottest DRAM layer: (name, map deg C) each."""
     g = run.grid
     names = [n.lstrip(".") for n in g.layer_names]
+    short = [n.rsplit(".", 1)[-1] for n in names]  # without the stack ("processor.core0")
     last = g.temperature_degC[-1]
-    core = next(i for i, n in enumerate(names) if n.startswith("core"))
-    drams = [i for i, n in enumerate(names) if n.startswith("dram")]
+    core = next(i for i, n in enumerate(short) if n.startswith("core"))
+    drams = [i for i, n in enumerate(short) if n.startswith("dram")]
     hot = max(drams, key=lambda i: float(last[i].max()))
     return (names[core], last[core]), (names[hot], last[hot])
 
