@@ -138,8 +138,9 @@ def test_a_failed_run_records_its_error_and_the_others_finish(tmp_path: Path) ->
 
 
 def test_a_build_error_is_a_failed_run_not_a_crash(tmp_path: Path) -> None:
-    # an unknown profile passes the up-front checks today and fails in Simulation.build()
-    p = _sweep_file(tmp_path, '[matrix]\n"workload.mix" = [["compute"], ["nosuch"]]\n')
+    # a missing init file passes the up-front checks (the config is valid) and fails in
+    # Simulation.build() (an unknown profile no longer does: the config load refuses it)
+    p = _sweep_file(tmp_path, '[matrix]\n"sim.init" = ["ambient", "nosuch.init"]\n')
     plan = load_sweep(p)
     out = tmp_path / "out"
     res = run_sweep(plan, out, jobs=1, quiet=True)
