@@ -349,6 +349,24 @@ def _ratio(a: float, b: float) -> float:
     return a / b if b and not (math.isnan(a) or math.isnan(b)) else math.nan
 
 
+def _row(
+    cores: int, profile: str, program: str, metric: str, unit: str, ref: float, b: float, c: float
+) -> dict[str, Any]:
+    """One row of the table (:data:`COLUMNS`): Sniper + McPAT, comet built-in and calibrated."""
+    return {
+        "cores": cores,
+        "profile": profile,
+        "program": program,
+        "metric": metric,
+        "unit": unit,
+        "sniper_mcpat": ref,
+        "comet_builtin": b,
+        "builtin_ratio": _ratio(b, ref),
+        "comet_calibrated": c,
+        "calibrated_ratio": _ratio(c, ref),
+    }
+
+
 def table_rows(
     profile: str,
     program: str,
@@ -371,20 +389,7 @@ def table_rows(
             ref = float(getattr(m, m_attr)) * scale
         b = float(getattr(builtin, p_attr)) * scale if p_attr else math.nan
         c = float(getattr(calibrated, p_attr)) * scale if (p_attr and calibrated) else math.nan
-        out.append(
-            {
-                "cores": cores,
-                "profile": profile,
-                "program": program,
-                "metric": name,
-                "unit": unit,
-                "sniper_mcpat": ref,
-                "comet_builtin": b,
-                "builtin_ratio": _ratio(b, ref),
-                "comet_calibrated": c,
-                "calibrated_ratio": _ratio(c, ref),
-            }
-        )
+        out.append(_row(cores, profile, program, name, unit, ref, b, c))
     return out
 
 
@@ -413,20 +418,7 @@ def idle_rows(
         ("leakage", leak, leak, leak),
         ("mcpat_leakage", mcpat_leak_w, leak, leak),
     ):
-        out.append(
-            {
-                "cores": cores,
-                "profile": "idle",
-                "program": "(no thread)",
-                "metric": name,
-                "unit": "W",
-                "sniper_mcpat": ref,
-                "comet_builtin": b,
-                "builtin_ratio": _ratio(b, ref),
-                "comet_calibrated": c,
-                "calibrated_ratio": _ratio(c, ref),
-            }
-        )
+        out.append(_row(cores, "idle", "(no thread)", name, "W", ref, b, c))
     return out
 
 

@@ -20,6 +20,7 @@ import click
 
 from comet.cli.common import handle_errors
 from comet.errors import InputError
+from comet.signals import handling
 
 
 @contextmanager
@@ -33,16 +34,8 @@ def _stop_on_signals(sim: Any) -> Iterator[None]:
             raise KeyboardInterrupt
         sim.stop_requested = True
 
-    try:
-        previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
-    except ValueError:  # not the main thread
+    with handling(handler):
         yield
-        return
-    try:
-        yield
-    finally:
-        for sig, old_handler in previous.items():
-            signal.signal(sig, old_handler)
 
 
 class _Progress:

@@ -62,6 +62,7 @@ from typing import Any, Protocol
 
 from comet import __version__
 from comet.errors import InputError
+from comet.signals import handling
 from comet.sweep.plan import PlannedRun, SweepPlan
 
 __all__ = [
@@ -511,20 +512,6 @@ class _Stop:
         self.requested = True
 
 
-@contextlib.contextmanager
-def _driver_signals(stop: _Stop) -> Iterator[None]:
-    try:
-        previous = {s: signal.signal(s, stop.handler) for s in (signal.SIGINT, signal.SIGTERM)}
-    except ValueError:  # not the main thread
-        yield
-        return
-    try:
-        yield
-    finally:
-        for s, h in previous.items():
-            signal.signal(s, h)
-
-
 class _Bar:
     """tqdm bar over the runs to do, with done / failed / remaining in its postfix."""
 
@@ -647,7 +634,7 @@ def run_sweep(
 
         killed = False
         try:
-            with _driver_signals(stop):
+            with handling(stop.handler):
                 for run in todo:
                     submit(run)
                 result.ran = len(todo)
